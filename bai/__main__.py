@@ -1,0 +1,3 @@
+from bai.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Provides the agent: compute sessions in bubblewrap sandboxes and their folder mounts."""

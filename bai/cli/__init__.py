@@ -1,0 +1,1 @@
+"""Provides the `bai` command line: the official CLI's verbs over `bai.client`."""

@@ -1,0 +1,65 @@
+"""Provides the CLI's shared state and its one error adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+
+from bai.client import BaiClient, load_client_config
+from bai.errors import BaiError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+err_console = Console(stderr=True)
+
+
+@dataclass
+class CliState:
+    data_dir: Path | None = None
+
+    def client(self) -> BaiClient:
+        return BaiClient(load_client_config(self.data_dir))
+
+
+def state() -> CliState:
+    ctx = click.get_current_context()
+    obj = ctx.find_object(CliState)
+    if obj is None:
+        obj = ctx.ensure_object(CliState)
+    return obj
+
+
+def fail(err: BaiError) -> None:
+    err_console.print(f"[bold red]error:[/] {err.msg}", highlight=False, markup=True)
+    sys.exit(err.exit_code)
+
+
+def command(fn: Callable[P, Awaitable[T]]) -> Callable[P, T | None]:
+    """Run an async command body; the one place where a `BaiError` becomes an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T | None:
+        try:
+            return asyncio.run(fn(*args, **kwargs))  # type: ignore[arg-type]
+        except BaiError as e:
+            fail(e)
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            sys.exit(130)
+        return None
+
+    return wrapper
+
+
+async def call(fn: Callable[[BaiClient], Awaitable[Any]]) -> Any:
+    async with state().client() as client:
+        return await fn(client)

@@ -1,0 +1,230 @@
+"""Provides the node configuration (`node.toml`): defaults, loading and validation.
+
+Every setting is documented in `samples/node.toml`. Validation happens before the node
+touches the disk, so a broken file changes nothing and names the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bai.errors import ConfigError
+
+# Backends this build can run; btrfs and minio join as their volume classes land.
+BACKENDS = ("vfs",)
+DEFAULT_VOLUME = "local"
+
+DEFAULT_NODE_TOML = """\
+# bai node configuration, written at first start. Every setting is documented in
+# samples/node.toml of the bai source tree.
+
+[server]
+host = "127.0.0.1"
+port = 8090
+sftp_port = 2022
+
+[storage]
+default_host = "local"
+
+[volume.local]
+backend = "vfs"
+path = "volumes/local"
+"""
+
+
+@dataclass(frozen=True)
+class VolumeConfig:
+    name: str
+    backend: str
+    path: Path | None
+    endpoint: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    max_clock_skew: int = 900
+    throttle_failures: int = 10
+    throttle_window: float = 60.0
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    data_dir: Path
+    source: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8090
+    sftp_port: int = 2022
+    public_url: str | None = None
+    log_level: str = "info"
+    default_host: str = DEFAULT_VOLUME
+    admin_email: str = "admin@bai.local"
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    volumes: dict[str, VolumeConfig] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        """The URL clients use; it is also the host the official client signs."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        host = "[::1]" if host == "::" else host
+        return f"http://{host}:{self.port}"
+
+
+class _Reader:
+    """Walks a parsed TOML table and reports problems as `file: key: what is wrong`."""
+
+    def __init__(self, source: str, table: dict[str, Any], prefix: str = "") -> None:
+        self.source = source
+        self.table = table
+        self.prefix = prefix
+        self.seen: set[str] = set()
+
+    def fail(self, key: str, what: str) -> ConfigError:
+        return ConfigError(f"{self.source}: {self.prefix}{key}: {what}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        self.seen.add(key)
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # bool is an int subclass; a port of `true` is a mistake, not 1.
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.fail(key, f"expected {_kind_name(kinds)}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise self.fail(key, f"expected {_kind_name(kinds)}, got {value!r}")
+        return value
+
+    def sub(self, key: str) -> _Reader:
+        self.seen.add(key)
+        value = self.table.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, "expected a table")
+        return _Reader(self.source, value, f"{self.prefix}{key}.")
+
+    def done(self) -> None:
+        unknown = sorted(set(self.table) - self.seen)
+        if unknown:
+            raise self.fail(unknown[0], "unknown setting (see samples/node.toml for the list)")
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        dict: "a table",
+        list: "a list",
+    }
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _port(r: _Reader, key: str, default: int) -> int:
+    value: int = r.get(key, int, default)
+    if not 0 <= value <= 65535:
+        raise r.fail(key, f"port must be between 0 and 65535, got {value}")
+    return value
+
+
+def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{source}: not valid TOML: {e}") from None
+    root = _Reader(source, raw)
+    server = root.sub("server")
+    host = server.get("host", str, "127.0.0.1")
+    port = _port(server, "port", 8090)
+    sftp_port = _port(server, "sftp_port", 2022)
+    public_url = server.get("public_url", str, "") or None
+    if public_url and not public_url.startswith(("http://", "https://")):
+        raise server.fail("public_url", f"must start with http:// or https://, got {public_url!r}")
+    log_level = server.get("log_level", str, "info").lower()
+    if log_level not in ("debug", "info", "warning", "error"):
+        raise server.fail("log_level", "must be one of debug, info, warning, error")
+    server.done()
+
+    auth_r = root.sub("auth")
+    auth = AuthConfig(
+        max_clock_skew=auth_r.get("max_clock_skew", int, 900),
+        throttle_failures=auth_r.get("throttle_failures", int, 10),
+        throttle_window=float(auth_r.get("throttle_window", (int, float), 60.0)),
+    )
+    if auth.max_clock_skew <= 0:
+        raise auth_r.fail("max_clock_skew", "must be a positive number of seconds")
+    if auth.throttle_failures < 1:
+        raise auth_r.fail("throttle_failures", "must be at least 1")
+    if auth.throttle_window <= 0:
+        raise auth_r.fail("throttle_window", "must be a positive number of seconds")
+    auth_r.done()
+
+    bootstrap = root.sub("bootstrap")
+    admin_email = bootstrap.get("admin_email", str, "admin@bai.local")
+    if "@" not in admin_email:
+        raise bootstrap.fail("admin_email", f"not an e-mail address: {admin_email!r}")
+    bootstrap.done()
+
+    volumes: dict[str, VolumeConfig] = {}
+    vol_root = root.sub("volume")
+    for name in vol_root.table:
+        v = vol_root.sub(name)
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise vol_root.fail(name, "volume names may hold letters, digits, '-' and '_' only")
+        backend = v.get("backend", str, None)
+        if backend is None:
+            raise v.fail("backend", f"missing; choose one of {', '.join(BACKENDS)}")
+        if backend not in BACKENDS:
+            choices = ", ".join(BACKENDS)
+            raise v.fail("backend", f"unknown backend {backend!r}; choose one of {choices}")
+        path_s = v.get("path", str, None)
+        endpoint = v.get("endpoint", str, None)
+        options = v.get("options", dict, {})
+        if backend in ("vfs", "btrfs") and not path_s:
+            raise v.fail("path", f"a {backend} volume needs a directory path")
+        if backend == "minio" and not endpoint:
+            raise v.fail("endpoint", "a minio volume needs the S3 endpoint URL")
+        path = None
+        if path_s:
+            path = Path(path_s)
+            path = path if path.is_absolute() else data_dir / path
+        v.done()
+        volumes[name] = VolumeConfig(name, backend, path, endpoint, dict(options))
+    if not volumes:
+        volumes[DEFAULT_VOLUME] = VolumeConfig(DEFAULT_VOLUME, "vfs", data_dir / "volumes/local")
+
+    storage = root.sub("storage")
+    default_host = storage.get("default_host", str, next(iter(volumes)))
+    if default_host not in volumes:
+        raise storage.fail(
+            "default_host", f"names no volume; defined volumes: {', '.join(volumes)}"
+        )
+    storage.done()
+    root.done()
+    return NodeConfig(
+        data_dir=data_dir,
+        source=Path(source),
+        host=host,
+        port=port,
+        sftp_port=sftp_port,
+        public_url=public_url,
+        log_level=log_level,
+        default_host=default_host,
+        admin_email=admin_email,
+        auth=auth,
+        volumes=volumes,
+    )
+
+
+def load_config(data_dir: Path, config_path: Path | None) -> NodeConfig:
+    """The explicit file, else `DATA/node.toml` if present, else the built-in defaults."""
+    path = config_path or (data_dir / "node.toml")
+    if config_path is not None and not path.is_file():
+        raise ConfigError(f"{path}: no such file; pass an existing node.toml to --config")
+    text = path.read_text() if path.is_file() else DEFAULT_NODE_TOML
+    return parse_config(text, source=str(path), data_dir=data_dir)

@@ -1,0 +1,1 @@
+"""Provides the database: tables, engine set-up and migrations."""

@@ -1,0 +1,125 @@
+"""Provides the SQLAlchemy Core tables. Portable SQL only: the same schema runs on PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = sa.DateTime(timezone=True)
+
+domains = sa.Table(
+    "domains",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("is_active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+user_resource_policies = sa.Table(
+    "user_resource_policies",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("max_vfolder_count", sa.Integer, nullable=False, default=0),
+    sa.Column("max_quota_scope_size", sa.BigInteger, nullable=False, default=0),
+)
+
+project_resource_policies = sa.Table(
+    "project_resource_policies",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("max_vfolder_count", sa.Integer, nullable=False, default=0),
+    sa.Column("max_quota_scope_size", sa.BigInteger, nullable=False, default=0),
+)
+
+keypair_resource_policies = sa.Table(
+    "keypair_resource_policies",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    # {host: [permission, ...]}
+    sa.Column("allowed_vfolder_hosts", sa.JSON, nullable=False),
+    sa.Column("max_concurrent_sftp_sessions", sa.Integer, nullable=False, default=1),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("email", sa.String(128), nullable=False, unique=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("full_name", sa.String(128), nullable=False, default=""),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("domain_name", sa.String(64), sa.ForeignKey("domains.name"), nullable=False),
+    sa.Column(
+        "resource_policy",
+        sa.String(64),
+        sa.ForeignKey("user_resource_policies.name"),
+        nullable=False,
+    ),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("modified_at", TS, nullable=False),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("description", sa.String(512), nullable=False, default=""),
+    sa.Column("domain_name", sa.String(64), sa.ForeignKey("domains.name"), nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False, default=True),
+    sa.Column(
+        "resource_policy",
+        sa.String(64),
+        sa.ForeignKey("project_resource_policies.name"),
+        nullable=False,
+    ),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("domain_name", "name", name="uq_projects_domain_name"),
+)
+
+project_members = sa.Table(
+    "project_members",
+    metadata,
+    sa.Column(
+        "project_id", sa.Uuid, sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("user_id", sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+keypairs = sa.Table(
+    "keypairs",
+    metadata,
+    sa.Column("access_key", sa.String(32), primary_key=True),
+    # Encrypted with a key derived from the node secret: HMAC verification needs the plain
+    # secret, so it cannot be hashed, but a copied database alone must not reveal it.
+    sa.Column("secret_key_enc", sa.String(256), nullable=False),
+    sa.Column("user_id", sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False, default=True),
+    sa.Column(
+        "resource_policy",
+        sa.String(64),
+        sa.ForeignKey("keypair_resource_policies.name"),
+        nullable=False,
+    ),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_used", TS, nullable=True),
+)
+
+volumes = sa.Table(
+    "volumes",
+    metadata,
+    # Volumes the node has seen in its configuration; a new one is granted in the default
+    # keypair policy once, so zero-config hosts work without an admin step.
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("backend", sa.String(16), nullable=False),
+    sa.Column("first_seen", TS, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Provides the node's transports: the Litestar HTTP API and its wiring."""

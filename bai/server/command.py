@@ -1,0 +1,133 @@
+"""Provides `bai serve`: run a node (HTTP API) until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+
+import click
+import uvicorn
+
+from bai import __version__
+from bai.config import NodeConfig, load_config
+from bai.errors import ConfigError
+from bai.server.app import create_app
+from bai.server.node import start_services, write_client_env
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("BAI_DATA_DIR") or "bai-data").absolute()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=1024)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {e.strerror}; choose another --port"
+        ) from None
+
+
+async def _serve(config: NodeConfig) -> None:
+    sock = _bind(config.host, config.port)
+    config = dataclasses.replace(config, port=sock.getsockname()[1])
+    started = await start_services(config)
+    services = started.services
+    try:
+        env_path = write_client_env(config, started.bootstrap)
+        app = create_app(services)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                log_level=config.log_level,
+                access_log=False,
+                lifespan="on",
+                # The official client sends 16 MiB tus chunks; keep-alive stays short.
+                timeout_keep_alive=30,
+                log_config=None,
+            )
+        )
+        out = click.echo
+        out(f"bai node {__version__} listening on {config.endpoint}")
+        out(f"  data directory: {config.data_dir}")
+        if env_path is not None:
+            out(f"  credentials:    {env_path}  (run `source {env_path}` to use bai or backend.ai)")
+        else:
+            out(
+                f"  credentials:    {config.data_dir / 'client.env'} was removed; "
+                "use a keypair from `bai admin keypair create`"
+            )
+        if started.bootstrap.admin_keypair is not None:
+            out(f"  created superadmin {started.bootstrap.admin_email}")
+        sys.stdout.flush()
+        await server.serve(sockets=[sock])
+    finally:
+        await services.close()
+        sock.close()
+        logging.getLogger("bai").info("node stopped")
+
+
+@click.command("serve")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="State directory [default: $BAI_DATA_DIR or ./bai-data].",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="node.toml to use [default: DATA/node.toml, written at first start].",
+)
+@click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="HTTP port [default: 8090; 0 picks a free one].",
+)
+@click.option(
+    "--sftp-port", type=click.IntRange(0, 65535), default=None, help="SFTP port [default: 2022]."
+)
+@click.option(
+    "--public-url", default=None, help="URL clients reach this node at, if not http://HOST:PORT."
+)
+def serve(
+    data_dir: Path | None,
+    config_path: Path | None,
+    host: str | None,
+    port: int | None,
+    sftp_port: int | None,
+    public_url: str | None,
+) -> None:
+    """Run a node: the storage-folder API, with zero configuration by default."""
+    data = (data_dir or default_data_dir()).absolute()
+    try:
+        config = load_config(data, config_path.absolute() if config_path else None)
+        config = dataclasses.replace(
+            config,
+            host=config.host if host is None else host,
+            port=config.port if port is None else port,
+            sftp_port=config.sftp_port if sftp_port is None else sftp_port,
+            public_url=config.public_url if public_url is None else public_url,
+        )
+        logging.basicConfig(
+            level=config.log_level.upper(),
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        asyncio.run(_serve(config))
+    except ConfigError as e:
+        click.echo(f"bai serve: {e.msg}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        pass

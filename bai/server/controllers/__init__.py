@@ -1,0 +1,1 @@
+"""Provides the HTTP controllers, one module per area of the API."""

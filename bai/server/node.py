@@ -1,0 +1,101 @@
+"""Provides node start-up: data directory, database, bootstrap account, client.env."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bai.accounts import AccountService, Bootstrap
+from bai.config import DEFAULT_NODE_TOML, NodeConfig
+from bai.db.engine import create_engine, migrate, sqlite_url
+from bai.errors import ConfigError
+from bai.hosts import HostService
+from bai.secrets import NodeSecret
+from bai.server.services import NodeServices
+from bai.storage import open_volumes
+from bai.storage.registry import check_volume_configs
+from bai.throttle import FailureThrottle
+
+CLIENT_ENV = "client.env"
+
+
+@dataclass
+class StartedNode:
+    services: NodeServices
+    bootstrap: Bootstrap
+
+
+def prepare_data_dir(config: NodeConfig) -> None:
+    data = config.data_dir
+    if data.exists() and not data.is_dir():
+        raise ConfigError(f"{data}: data directory path exists and is not a directory")
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"{data}: cannot create the data directory: {e.strerror}") from None
+    node_toml = data / "node.toml"
+    if config.source == node_toml and not node_toml.exists():
+        node_toml.write_text(DEFAULT_NODE_TOML)
+
+
+async def start_services(config: NodeConfig) -> StartedNode:
+    """Everything `bai serve` does before it listens; config errors come before any write."""
+    volumes_probe = {n: v.backend for n, v in config.volumes.items()}
+    check_volume_configs(config.volumes.values())
+    prepare_data_dir(config)
+    secret = NodeSecret.load_or_create(config.data_dir / "node.secret")
+    volumes = await open_volumes(config.volumes)
+    engine = create_engine(sqlite_url(config.data_dir / "bai.db"))
+    try:
+        await migrate(engine)
+        accounts = AccountService(engine, secret)
+        boot = await accounts.bootstrap(config.admin_email, volumes_probe)
+    except BaseException:
+        await engine.dispose()
+        raise
+    services = NodeServices(
+        config=config,
+        engine=engine,
+        accounts=accounts,
+        hosts=HostService(volumes, config.default_host),
+        throttle=FailureThrottle(config.auth.throttle_failures, config.auth.throttle_window),
+    )
+    return StartedNode(services, boot)
+
+
+def write_client_env(config: NodeConfig, boot: Bootstrap) -> Path | None:
+    """Write `client.env` at first start; afterwards keep its keys and refresh the endpoint.
+
+    Returns None when the file was deleted after the first start: the admin secret is not
+    recoverable (only its ciphertext is stored), so the node runs without rewriting it.
+    """
+    path = config.data_dir / CLIENT_ENV
+    lines: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            key, sep, value = line.removeprefix("export ").partition("=")
+            if sep:
+                lines[key.strip()] = value.strip()
+    if boot.admin_keypair is not None:
+        lines["BACKEND_ACCESS_KEY"] = boot.admin_keypair.access_key
+        lines["BACKEND_SECRET_KEY"] = boot.admin_keypair.secret_key
+    if "BACKEND_ACCESS_KEY" not in lines:
+        return None
+    lines["BACKEND_ENDPOINT"] = config.endpoint
+    lines["BACKEND_ENDPOINT_TYPE"] = "api"
+    order = [
+        "BACKEND_ENDPOINT",
+        "BACKEND_ACCESS_KEY",
+        "BACKEND_SECRET_KEY",
+        "BACKEND_ENDPOINT_TYPE",
+    ]
+    body = "".join(f"export {k}={lines[k]}\n" for k in order) + "".join(
+        f"export {k}={v}\n" for k, v in lines.items() if k not in order
+    )
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(body)
+    os.replace(tmp, path)
+    return path

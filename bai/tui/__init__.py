@@ -1,0 +1,1 @@
+"""Provides the Textual terminal UI (`bai tui`); it talks to a node through `bai.client`."""
