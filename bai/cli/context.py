@@ -12,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from bai.client import BaiClient, load_client_config
 from bai.errors import BaiError
@@ -39,7 +40,8 @@ def state() -> CliState:
 
 
 def fail(err: BaiError) -> None:
-    err_console.print(f"[bold red]error:[/] {err.msg}", highlight=False, markup=True)
+    # soft_wrap: a path or command in the message must stay copyable on one line.
+    err_console.print(f"[bold red]error:[/] {escape(err.msg)}", highlight=False, soft_wrap=True)
     sys.exit(err.exit_code)
 
 

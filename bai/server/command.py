@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -22,6 +25,27 @@ from bai.server.node import start_services, write_client_env
 
 def default_data_dir() -> Path:
     return Path(os.environ.get("BAI_DATA_DIR") or "bai-data").absolute()
+
+
+class _NodeServer(uvicorn.Server):
+    """Uvicorn re-raises SIGTERM/SIGINT after shutdown, so the process would die by the
+    signal; a node that shut down cleanly should exit 0, so we handle the signals here."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self) -> None:
+        if self.should_exit:  # a second signal: stop waiting for open connections
+            self.force_exit = True
+        self.should_exit = True
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -42,7 +66,7 @@ async def _serve(config: NodeConfig) -> None:
     try:
         env_path = write_client_env(config, started.bootstrap)
         app = create_app(services)
-        server = uvicorn.Server(
+        server = _NodeServer(
             uvicorn.Config(
                 app,
                 log_level=config.log_level,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from bai.access import Principal
 from bai.server.services import NodeServices
@@ -19,6 +19,10 @@ def _services(request: Request[Any, Any, Any]) -> NodeServices:
     services: NodeServices = request.app.state.services
     return services
 
+
+# What handlers declare: `principal: Caller, services: Services`.
+Caller = NamedDependency[Principal]
+Services = NamedDependency[NodeServices]
 
 DEPENDENCIES = {
     "principal": Provide(_principal, sync_to_thread=False),

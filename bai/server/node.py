@@ -42,10 +42,14 @@ def prepare_data_dir(config: NodeConfig) -> None:
 async def start_services(config: NodeConfig) -> StartedNode:
     """Everything `bai serve` does before it listens; config errors come before any write."""
     volumes_probe = {n: v.backend for n, v in config.volumes.items()}
-    check_volume_configs(config.volumes.values())
+    try:
+        check_volume_configs(config.volumes.values())
+        # Volumes first: if one cannot be made, the data directory is not touched either.
+        volumes = await open_volumes(config.volumes)
+    except ConfigError as e:
+        raise ConfigError(f"{config.source}: {e.msg}") from None
     prepare_data_dir(config)
     secret = NodeSecret.load_or_create(config.data_dir / "node.secret")
-    volumes = await open_volumes(config.volumes)
     engine = create_engine(sqlite_url(config.data_dir / "bai.db"))
     try:
         await migrate(engine)

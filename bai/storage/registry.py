@@ -36,8 +36,9 @@ def check_volume_configs(configs: Iterable[VolumeConfig]) -> None:
         while not probe.exists() and probe != probe.parent:
             probe = probe.parent
         if cfg.path.exists() and not cfg.path.is_dir():
-            raise ConfigError(f"volume {cfg.name!r}: {cfg.path} exists and is not a directory")
+            raise ConfigError(f"volume.{cfg.name}.path: {cfg.path} exists and is not a directory")
         if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
             raise ConfigError(
-                f"volume {cfg.name!r}: cannot use {cfg.path}: {probe} is not a writable directory"
+                f"volume.{cfg.name}.path: cannot use {cfg.path}: "
+                f"{probe} is not a writable directory"
             )

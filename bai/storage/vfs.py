@@ -20,9 +20,11 @@ class VfsVolume(Volume):
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise ConfigError(f"volume {self.name!r}: cannot create {root}: {e.strerror}") from None
+            raise ConfigError(
+                f"volume.{self.name}.path: cannot create {root}: {e.strerror}"
+            ) from None
         if not os.access(root, os.W_OK | os.X_OK):
-            raise ConfigError(f"volume {self.name!r}: {root} is not writable by this user")
+            raise ConfigError(f"volume.{self.name}.path: {root} is not writable by this user")
 
     async def capacity(self) -> Capacity:
         assert self.config.path is not None

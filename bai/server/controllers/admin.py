@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, get, patch, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from bai.access import Principal
-from bai.server.services import NodeServices
+from bai.server.deps import Caller, Services
 from bai.sizes import parse_size
 
 
@@ -34,7 +34,7 @@ class UserChanges:
 
 @dataclass
 class NewProject:
-    name: str
+    name: FromPath[str]
     description: str = ""
     resource_policy: str = "default"
 
@@ -65,13 +65,13 @@ class AdminController(Controller):
 
     # ---- users
     @get("/users", operation_id="listUsers")
-    async def list_users(self, principal: Principal, services: NodeServices) -> dict[str, Any]:
+    async def list_users(self, principal: Caller, services: Services) -> dict[str, Any]:
         users = await services.accounts.list_users(principal)
         return {"users": [u.to_dict() for u in users]}
 
     @post("/users", operation_id="createUser")
     async def create_user(
-        self, principal: Principal, services: NodeServices, data: NewUser
+        self, principal: Caller, services: Services, data: JSONBody[NewUser]
     ) -> dict[str, Any]:
         user, kp = await services.accounts.create_user(
             principal,
@@ -88,7 +88,11 @@ class AdminController(Controller):
 
     @patch("/users/{ident:str}", operation_id="updateUser")
     async def update_user(
-        self, principal: Principal, services: NodeServices, ident: str, data: UserChanges
+        self,
+        principal: Caller,
+        services: Services,
+        ident: FromPath[str],
+        data: JSONBody[UserChanges],
     ) -> dict[str, Any]:
         user = await services.accounts.update_user(
             principal,
@@ -103,20 +107,20 @@ class AdminController(Controller):
 
     @post("/users/{ident:str}/deactivate", operation_id="deactivateUser")
     async def deactivate_user(
-        self, principal: Principal, services: NodeServices, ident: str
+        self, principal: Caller, services: Services, ident: FromPath[str]
     ) -> dict[str, Any]:
         user = await services.accounts.update_user(principal, ident, status="inactive")
         return {"user": user.to_dict()}
 
     # ---- projects
     @get("/projects", operation_id="listProjects")
-    async def list_projects(self, principal: Principal, services: NodeServices) -> dict[str, Any]:
+    async def list_projects(self, principal: Caller, services: Services) -> dict[str, Any]:
         projects = await services.accounts.list_projects(principal)
         return {"projects": [p.to_dict() for p in projects]}
 
     @post("/projects", operation_id="createProject")
     async def create_project(
-        self, principal: Principal, services: NodeServices, data: NewProject
+        self, principal: Caller, services: Services, data: JSONBody[NewProject]
     ) -> dict[str, Any]:
         project = await services.accounts.create_project(
             principal, data.name, data.description, data.resource_policy
@@ -125,14 +129,14 @@ class AdminController(Controller):
 
     @post("/projects/{name:str}/add-members", operation_id="addProjectMembers")
     async def add_members(
-        self, principal: Principal, services: NodeServices, name: str, data: Members
+        self, principal: Caller, services: Services, name: FromPath[str], data: JSONBody[Members]
     ) -> dict[str, Any]:
         project = await services.accounts.add_member(principal, name, data.emails)
         return {"project": project.to_dict()}
 
     @post("/projects/{name:str}/remove-members", operation_id="removeProjectMembers")
     async def remove_members(
-        self, principal: Principal, services: NodeServices, name: str, data: Members
+        self, principal: Caller, services: Services, name: FromPath[str], data: JSONBody[Members]
     ) -> dict[str, Any]:
         project = await services.accounts.remove_member(principal, name, data.emails)
         return {"project": project.to_dict()}
@@ -140,21 +144,21 @@ class AdminController(Controller):
     # ---- keypairs
     @get("/keypairs", operation_id="listKeypairs")
     async def list_keypairs(
-        self, principal: Principal, services: NodeServices, email: str | None = None
+        self, principal: Caller, services: Services, email: FromQuery[str | None] = None
     ) -> dict[str, Any]:
         kps = await services.accounts.list_keypairs(principal, email)
         return {"keypairs": [k.to_dict() for k in kps]}
 
     @post("/keypairs", operation_id="createKeypair")
     async def create_keypair(
-        self, principal: Principal, services: NodeServices, data: NewKeypair
+        self, principal: Caller, services: Services, data: JSONBody[NewKeypair]
     ) -> dict[str, Any]:
         kp = await services.accounts.create_keypair(principal, data.email, data.resource_policy)
         return {"access_key": kp.access_key, "secret_key": kp.secret_key, "user": kp.user_email}
 
     @post("/keypairs/{access_key:str}/revoke", operation_id="revokeKeypair")
     async def revoke_keypair(
-        self, principal: Principal, services: NodeServices, access_key: str
+        self, principal: Caller, services: Services, access_key: FromPath[str]
     ) -> dict[str, Any]:
         kp = await services.accounts.revoke_keypair(principal, access_key)
         return {"keypair": kp.to_dict()}
@@ -162,7 +166,7 @@ class AdminController(Controller):
     # ---- resource policies
     @get("/resource-policies", operation_id="listResourcePolicies")
     async def list_policies(
-        self, principal: Principal, services: NodeServices, kind: str | None = None
+        self, principal: Caller, services: Services, kind: FromQuery[str | None] = None
     ) -> dict[str, Any]:
         policies = await services.accounts.list_policies(principal, kind)
         return {"policies": [p.to_dict() for p in policies]}
@@ -170,11 +174,11 @@ class AdminController(Controller):
     @put("/resource-policies/{kind:str}/{name:str}", operation_id="setResourcePolicy")
     async def set_policy(
         self,
-        principal: Principal,
-        services: NodeServices,
-        kind: str,
-        name: str,
-        data: PolicyChanges,
+        principal: Caller,
+        services: Services,
+        kind: FromPath[str],
+        name: FromPath[str],
+        data: JSONBody[PolicyChanges],
     ) -> dict[str, Any]:
         size = data.max_quota_scope_size
         policy = await services.accounts.set_policy(

@@ -6,8 +6,8 @@ from typing import Any
 
 from litestar import Controller, get
 
-from bai.access import Principal, require_admin
-from bai.server.services import NodeServices
+from bai.access import require_admin
+from bai.server.deps import Caller, Services
 
 
 class HostsController(Controller):
@@ -15,17 +15,26 @@ class HostsController(Controller):
     tags = ("hosts",)  # type: ignore[assignment]
 
     @get("/hosts", operation_id="listHosts")
-    async def hosts(self, principal: Principal, services: NodeServices) -> dict[str, Any]:
+    async def hosts(self, principal: Caller, services: Services) -> dict[str, Any]:
         """Default host, hosts the caller may use, and their backend, capabilities and usage."""
         return await services.hosts.hosts_for(principal)
 
-    @get(["/all-hosts", "/all_hosts"], operation_id="listAllHosts")
-    async def all_hosts(self, principal: Principal, services: NodeServices) -> dict[str, Any]:
+    @get("/all-hosts", operation_id="listAllHosts")
+    async def all_hosts(self, principal: Caller, services: Services) -> dict[str, Any]:
         """Every configured host (admins only)."""
         require_admin(principal)
         return await services.hosts.all_hosts()
 
-    @get(["/allowed-types", "/allowed_types"], operation_id="listAllowedTypes")
+    @get("/allowed-types", operation_id="listAllowedTypes")
     async def allowed_types(self) -> list[str]:
         """Folder ownership types this node allows."""
+        return ["user", "group"]
+
+    # The official client 23.9.10 spells these two with underscores.
+    @get("/all_hosts", include_in_schema=False)
+    async def all_hosts_alias(self, principal: Caller, services: Services) -> dict[str, Any]:
+        return await self.all_hosts.fn(self, principal, services)  # type: ignore[no-any-return]
+
+    @get("/allowed_types", include_in_schema=False)
+    async def allowed_types_alias(self) -> list[str]:
         return ["user", "group"]

@@ -1,0 +1,117 @@
+"""Test harness: a real `bai serve` process, and the official client in its own virtualenv."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+OFFICIAL_VENV = Path(os.environ.get("BAI_OFFICIAL_CLIENT_VENV", REPO / ".cache/official-client"))
+OFFICIAL_PINS = ["backend.ai-client==23.9.10", "yarl<1.10"]
+_LISTEN_RE = re.compile(r"listening on (http://\S+)")
+
+
+@dataclass
+class NodeProcess:
+    data_dir: Path
+    args: list[str] = field(default_factory=list)
+    cwd: Path | None = None
+    # False runs `bai serve` as a new user would: no --data-dir, in `cwd`.
+    pass_data_dir: bool = True
+    proc: subprocess.Popen[str] | None = None
+    endpoint: str = ""
+    output: list[str] = field(default_factory=list)
+    _lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
+
+    def start(self, timeout: float = 30.0) -> NodeProcess:
+        cmd = [
+            sys.executable,
+            "-m",
+            "bai",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            "0",
+            *self.args,
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise RuntimeError("bai serve exited early:\n" + "".join(self.output))
+            if m := _LISTEN_RE.search(line):
+                self.endpoint = m.group(1)
+                return self
+        self.stop()
+        raise TimeoutError("bai serve did not start:\n" + "".join(self.output))
+
+    def _pump(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
+    def client_env(self) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for line in (self.data_dir / "client.env").read_text().splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            values[key] = value
+        return values
+
+
+def run_bai(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bai", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        input=input,
+        cwd=cwd,
+    )
+
+
+def ensure_official_client() -> Path:
+    """The official CLI, installed once into its own virtualenv (it pins old aiohttp/click)."""
+    exe = OFFICIAL_VENV / "bin" / "backend.ai"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(OFFICIAL_VENV)], check=True)
+        subprocess.run(
+            [str(OFFICIAL_VENV / "bin/pip"), "install", "-q", *OFFICIAL_PINS], check=True
+        )
+    return exe
+
+
+def official_env(node_env: dict[str, str], cwd_home: Path) -> dict[str, str]:
+    """A clean environment for the official client: only the node's credentials."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TERM")}
+    return {**keep, **node_env, "HOME": str(cwd_home)}
