@@ -85,3 +85,73 @@ def validate_host_permissions(hosts: dict[str, list[str]]) -> dict[str, list[str
             )
         out[host] = [p for p in HOST_PERMISSIONS if p in perms]
     return out
+
+
+# ---- folders ---------------------------------------------------------------------------------
+# Folder permissions, weakest first: ro reads; rw also writes files; wd also deletes files.
+_RANK = {"ro": 0, "rw": 1, "wd": 2}
+
+
+def folder_permission(
+    p: Principal,
+    *,
+    ownership_type: str,
+    owner_id: uuid.UUID | None,
+    folder_perm: str,
+    is_member: bool,
+    shared_perm: str | None = None,
+) -> str | None:
+    """The permission `p` holds on a folder, or None when the folder is invisible to them."""
+    if ownership_type == "user":
+        if owner_id == p.user_id:
+            return "wd"
+        return shared_perm
+    # Project folders: admins manage them; members get the folder's member permission.
+    if p.is_admin:
+        return "wd"
+    if is_member:
+        return shared_perm or folder_perm
+    return None
+
+
+@dataclass(frozen=True)
+class FolderAction:
+    """What an operation needs: a folder permission, a status set and maybe a host grant."""
+
+    verb: str
+    permission: str
+    statuses: frozenset[str]
+    host_permission: str | None = None
+    # Folder-level changes (rename, trash, delete) belong to the owner, or to an admin for a
+    # project folder, never to someone it was shared with.
+    owner_only: bool = False
+
+
+def check_folder_action(
+    p: Principal,
+    action: FolderAction,
+    *,
+    name: str,
+    host: str,
+    status: str,
+    held: str | None,
+    is_owner: bool,
+) -> None:
+    if held is None:
+        raise Forbidden(f"you have no access to folder {name!r}")
+    if action.owner_only and not is_owner:
+        raise Forbidden(f"only the owner of folder {name!r} can have it {action.verb}")
+    if status not in action.statuses:
+        if status.startswith("delete-"):
+            raise Forbidden(
+                f"folder {name!r} is {status}: files cannot be {action.verb}; restore the "
+                "folder first if it is in the trash"
+            )
+        raise Forbidden(f"cannot {action.verb} folder {name!r} while it is {status}")
+    if _RANK[held] < _RANK[action.permission]:
+        raise Forbidden(
+            f"your permission on folder {name!r} is {held!r}; {action.verb} needs "
+            f"{action.permission!r}"
+        )
+    if action.host_permission is not None:
+        check_host_permission(p, host, action.host_permission)

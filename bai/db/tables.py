@@ -123,3 +123,62 @@ volumes = sa.Table(
     sa.Column("backend", sa.String(16), nullable=False),
     sa.Column("first_seen", TS, nullable=False),
 )
+
+vfolders = sa.Table(
+    "vfolders",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("host", sa.String(64), nullable=False),
+    sa.Column("quota_scope_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("usage_mode", sa.String(16), nullable=False),
+    # For project folders: what members get. For user folders: the owner's (always wd).
+    sa.Column("permission", sa.String(4), nullable=False),
+    sa.Column("ownership_type", sa.String(8), nullable=False),
+    sa.Column("user_id", sa.Uuid, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("project_id", sa.Uuid, sa.ForeignKey("projects.id"), nullable=True),
+    sa.Column("creator", sa.String(128), nullable=False),
+    sa.Column("cloneable", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_history", sa.JSON, nullable=False),
+    sa.Column("status_changed", TS, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_used", TS, nullable=True),
+    # Usage the node keeps exact for every write it makes (reading it never walks the tree).
+    sa.Column("num_files", sa.BigInteger, nullable=False, default=0),
+    sa.Column("cur_size", sa.BigInteger, nullable=False, default=0),
+)
+
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    # A tus upload session; kept in the database so an upload resumes after a node restart.
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "folder_id", sa.Uuid, sa.ForeignKey("vfolders.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("path", sa.String(4096), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("user_id", sa.Uuid, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+)
+
+bgtasks = sa.Table(
+    "bgtasks",
+    metadata,
+    # Background work (deletion, clone) claimed through the database, so a restarted node or
+    # another node sharing the database picks up what a dead one left.
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("folder_id", sa.Uuid, nullable=False),
+    sa.Column("target_id", sa.Uuid, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("current", sa.BigInteger, nullable=False, default=0),
+    sa.Column("total", sa.BigInteger, nullable=False, default=0),
+    sa.Column("message", sa.String(1024), nullable=False, default=""),
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("heartbeat_at", TS, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("finished_at", TS, nullable=True),
+)

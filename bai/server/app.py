@@ -9,8 +9,12 @@ from litestar.openapi import OpenAPIConfig
 from bai import __version__
 from bai.server.auth import SKIP_AUTH, KeypairAuthMiddleware
 from bai.server.controllers.admin import AdminController
+from bai.server.controllers.files import FilesController
+from bai.server.controllers.folders import FoldersController
 from bai.server.controllers.hosts import HostsController
 from bai.server.controllers.root import RootController
+from bai.server.controllers.tasks import TasksController
+from bai.server.controllers.transfers import TransfersController
 from bai.server.deps import DEPENDENCIES
 from bai.server.errors import EXCEPTION_HANDLERS
 from bai.server.services import NodeServices
@@ -18,7 +22,17 @@ from bai.server.services import NodeServices
 
 def create_app(services: NodeServices) -> Litestar:
     app = Litestar(
-        route_handlers=[RootController, HostsController, AdminController],
+        route_handlers=[
+            RootController,
+            HostsController,
+            AdminController,
+            FoldersController,
+            FilesController,
+            TransfersController,
+            TasksController,
+        ],
+        on_startup=[services.start],
+        on_shutdown=[services.stop],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[

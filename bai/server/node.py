@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,11 @@ from bai.accounts import AccountService, Bootstrap
 from bai.config import DEFAULT_NODE_TOML, NodeConfig
 from bai.db.engine import create_engine, migrate, sqlite_url
 from bai.errors import ConfigError
+from bai.folders.files import FileService
+from bai.folders.service import FolderService
+from bai.folders.tasks import TaskRunner
+from bai.folders.tokens import TokenIssuer
+from bai.folders.transfers import TransferService
 from bai.hosts import HostService
 from bai.secrets import NodeSecret
 from bai.server.services import NodeServices
@@ -58,14 +64,29 @@ async def start_services(config: NodeConfig) -> StartedNode:
     except BaseException:
         await engine.dispose()
         raise
+    tasks = TaskRunner(engine, node_id(config.data_dir))
+    folders = FolderService(engine, volumes, config.default_host, tasks)
+    tokens = TokenIssuer(secret.derive(b"transfer-tokens"))
     services = NodeServices(
         config=config,
         engine=engine,
         accounts=accounts,
         hosts=HostService(volumes, config.default_host),
         throttle=FailureThrottle(config.auth.throttle_failures, config.auth.throttle_window),
+        tasks=tasks,
+        folders=folders,
+        files=FileService(engine, folders, tokens, config.endpoint),
+        transfers=TransferService(engine, folders, tokens),
     )
     return StartedNode(services, boot)
+
+
+def node_id(data_dir: Path) -> str:
+    """A stable id for this node, naming it as the claimer of background tasks."""
+    path = data_dir / "node.id"
+    if not path.exists():
+        path.write_text(uuid.uuid4().hex + "\n")
+    return path.read_text().strip()
 
 
 def write_client_env(config: NodeConfig, boot: Bootstrap) -> Path | None:

@@ -8,6 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bai.accounts import AccountService
 from bai.config import NodeConfig
+from bai.folders.files import FileService
+from bai.folders.service import FolderService
+from bai.folders.tasks import TaskRunner
+from bai.folders.transfers import TransferService
 from bai.hosts import HostService
 from bai.throttle import FailureThrottle
 
@@ -19,6 +23,16 @@ class NodeServices:
     accounts: AccountService
     hosts: HostService
     throttle: FailureThrottle
+    tasks: TaskRunner
+    folders: FolderService
+    files: FileService
+    transfers: TransferService
+
+    async def start(self) -> None:
+        await self.tasks.start()
+
+    async def stop(self) -> None:
+        await self.tasks.stop()
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -1,9 +1,12 @@
-"""Provides the interface every volume backend implements."""
+"""Provides the interface every volume backend implements, and the records it returns."""
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import ClassVar
 
 from bai.config import VolumeConfig
@@ -17,6 +20,39 @@ class Capacity:
     @property
     def percentage(self) -> float:
         return round(100.0 * self.used / self.total, 2) if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class FolderRef:
+    """Where a folder's data lives in a volume: its quota scope and its id."""
+
+    scope_hex: str
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    type: str  # FILE, DIRECTORY or SYMLINK (Backend.AI's names)
+    size: int
+    mode: int
+    created: float
+    modified: float
+    symlink_target: str | None = None
+
+
+@dataclass(frozen=True)
+class UsageDelta:
+    """How a write changed a folder's usage (files and bytes, either sign)."""
+
+    files: int = 0
+    bytes: int = 0
+
+    def __add__(self, other: UsageDelta) -> UsageDelta:
+        return UsageDelta(self.files + other.files, self.bytes + other.bytes)
+
+
+Progress = Callable[[int, int], None]
 
 
 class Volume(ABC):
@@ -35,3 +71,70 @@ class Volume(ABC):
     @abstractmethod
     async def capacity(self) -> Capacity:
         """Bytes used and total of the storage under the volume."""
+
+    # ---- folders
+    @abstractmethod
+    async def create_folder(self, ref: FolderRef) -> None: ...
+
+    @abstractmethod
+    async def remove_folder(self, ref: FolderRef) -> None:
+        """Remove a folder's data; safe to call again after an interruption."""
+
+    @abstractmethod
+    async def clone_folder(self, src: FolderRef, dst: FolderRef, progress: Progress) -> None: ...
+
+    @abstractmethod
+    async def folder_exists(self, ref: FolderRef) -> bool: ...
+
+    # ---- files (paths come from `bai.paths.clean_relpath`)
+    @abstractmethod
+    def list_dir(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[list[Entry]]:
+        """Entries in batches, so a huge directory never sits in memory whole."""
+
+    @abstractmethod
+    async def stat(self, ref: FolderRef, rel: PurePosixPath, follow: bool = False) -> Entry:
+        """`follow` resolves a final symlink, but only to a target inside the folder."""
+
+    @abstractmethod
+    async def mkdir(
+        self, ref: FolderRef, rel: PurePosixPath, parents: bool, exist_ok: bool
+    ) -> None: ...
+
+    @abstractmethod
+    async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> None: ...
+
+    @abstractmethod
+    async def rename(self, ref: FolderRef, src: PurePosixPath, new_name: str) -> None: ...
+
+    @abstractmethod
+    async def delete(
+        self, ref: FolderRef, rels: Sequence[PurePosixPath], recursive: bool
+    ) -> UsageDelta: ...
+
+    @abstractmethod
+    def read(
+        self, ref: FolderRef, rel: PurePosixPath, start: int, end: int
+    ) -> AsyncIterator[bytes]:
+        """Bytes [start, end) of a file."""
+
+    @abstractmethod
+    def walk(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[tuple[str, Entry]]:
+        """Every entry below `rel` (paths relative to it), for archives."""
+
+    # ---- staged writes: data lands outside every folder and appears by atomic commit
+    @abstractmethod
+    async def staged_size(self, upload_id: str) -> int: ...
+
+    @abstractmethod
+    async def write_staged(
+        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], limit: int
+    ) -> int:
+        """Append at `offset` (which must be the staged size); return the new size."""
+
+    @abstractmethod
+    async def commit_staged(
+        self, upload_id: str, ref: FolderRef, rel: PurePosixPath
+    ) -> UsageDelta: ...
+
+    @abstractmethod
+    async def discard_staged(self, upload_id: str) -> None: ...

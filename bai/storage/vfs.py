@@ -1,24 +1,73 @@
-"""Provides `VfsVolume`: folders as plain directories under a local path."""
+"""Provides `VfsVolume`: folders as plain directories under a local path.
+
+Layout (Backend.AI's): `{root}/{quota scope hex}/{id[0:2]}/{id[2:4]}/{id[4:]}`. Uploads are
+staged in `{root}/.bai-staging/`, on the same filesystem, and appear by `rename(2)`.
+Every path is confined: intermediate symlinks must resolve inside the folder, and a final
+symlink is never followed except by reads whose target also stays inside.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import shutil
+import stat as st
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path, PurePosixPath
 
-from bai.errors import ConfigError
-from bai.storage.base import Capacity, Volume
+from bai.errors import ConfigError, Conflict, InvalidPath, InvalidRequest, NotFound, QuotaExceeded
+from bai.paths import is_top
+from bai.storage.base import Capacity, Entry, FolderRef, Progress, UsageDelta, Volume
+
+STAGING = ".bai-staging"
+TRASH = ".bai-trash"
+_BATCH = 1000
+_READ_CHUNK = 1 << 20
+_WRITE_BUFFER = 4 << 20
+
+
+def _entry(name: str, s: os.stat_result, target: str | None = None) -> Entry:
+    if st.S_ISLNK(s.st_mode):
+        kind = "SYMLINK"
+    elif st.S_ISDIR(s.st_mode):
+        kind = "DIRECTORY"
+    else:
+        kind = "FILE"
+    return Entry(name, kind, s.st_size, s.st_mode, s.st_ctime, s.st_mtime, target)
+
+
+def _os_error(e: OSError, rel: PurePosixPath) -> Exception:
+    if e.errno == errno.ENOENT:
+        return NotFound(f"no such file or directory: {rel}")
+    if e.errno == errno.EEXIST:
+        return Conflict(f"{rel} already exists")
+    if e.errno in (errno.EDQUOT, errno.ENOSPC):
+        return QuotaExceeded(f"quota exceeded while writing {rel}: {os.strerror(e.errno)}")
+    if e.errno == errno.ENOTEMPTY:
+        return InvalidRequest(f"directory {rel} is not empty")
+    if e.errno == errno.ENOTDIR:
+        return InvalidRequest(f"a component of {rel} is not a directory")
+    if e.errno == errno.ENAMETOOLONG:
+        return InvalidPath(f"path {rel} is too long for the filesystem")
+    return e
 
 
 class VfsVolume(Volume):
     backend = "vfs"
     capabilities = frozenset({"vfolder"})
 
+    @property
+    def root(self) -> Path:
+        assert self.config.path is not None  # config validation requires a path for vfs
+        return self.config.path
+
     async def init(self) -> None:
-        root = self.config.path
-        assert root is not None  # config validation requires a path for vfs
+        root = self.root
         try:
-            root.mkdir(parents=True, exist_ok=True)
+            (root / STAGING).mkdir(parents=True, exist_ok=True)
+            (root / TRASH).mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ConfigError(
                 f"volume.{self.name}.path: cannot create {root}: {e.strerror}"
@@ -27,6 +76,342 @@ class VfsVolume(Volume):
             raise ConfigError(f"volume.{self.name}.path: {root} is not writable by this user")
 
     async def capacity(self) -> Capacity:
-        assert self.config.path is not None
-        usage = await asyncio.to_thread(shutil.disk_usage, self.config.path)
+        usage = await asyncio.to_thread(shutil.disk_usage, self.root)
         return Capacity(used=usage.used, total=usage.total)
+
+    # ---- paths -----------------------------------------------------------------------------
+
+    def folder_path(self, ref: FolderRef) -> Path:
+        h = ref.id.hex
+        return self.root / ref.scope_hex / h[0:2] / h[2:4] / h[4:]
+
+    def _resolve(self, ref: FolderRef, rel: PurePosixPath, *, follow: bool = False) -> Path:
+        """The on-disk path of `rel`, refusing any way out of the folder."""
+        root = self.folder_path(ref)
+        if not root.is_dir():
+            raise NotFound("the folder's data is missing on its volume; ask an admin")
+        if is_top(rel):
+            return root
+        root_real = os.path.realpath(root)
+        target = root.joinpath(*rel.parts)
+        parent_real = os.path.realpath(target.parent)
+        if parent_real != root_real and not parent_real.startswith(root_real + os.sep):
+            raise InvalidPath(f"path {rel} leads out of the folder through a symlink")
+        final = Path(parent_real) / target.name
+        if follow and final.is_symlink():
+            real = os.path.realpath(final)
+            if real != root_real and not real.startswith(root_real + os.sep):
+                raise InvalidPath(f"{rel} is a symlink pointing out of the folder")
+            return Path(real)
+        return final
+
+    def _stage(self, upload_id: str) -> Path:
+        if not upload_id.isalnum():
+            raise InvalidRequest("malformed upload id")
+        return self.root / STAGING / upload_id
+
+    # ---- folders ---------------------------------------------------------------------------
+
+    async def create_folder(self, ref: FolderRef) -> None:
+        path = self.folder_path(ref)
+        await asyncio.to_thread(path.mkdir, parents=True, exist_ok=False)
+
+    async def folder_exists(self, ref: FolderRef) -> bool:
+        return await asyncio.to_thread(self.folder_path(ref).is_dir)
+
+    async def remove_folder(self, ref: FolderRef) -> None:
+        def work() -> None:
+            path = self.folder_path(ref)
+            trash = self.root / TRASH / ref.id.hex
+            # Rename first: the folder disappears at once and atomically; the slow removal
+            # then works on a private tree, and a rerun after a crash finds it there.
+            if path.exists():
+                os.replace(path, trash)
+            if trash.exists():
+                shutil.rmtree(trash)
+
+        await asyncio.to_thread(work)
+
+    async def clone_folder(self, src: FolderRef, dst: FolderRef, progress: Progress) -> None:
+        src_path, dst_path = self.folder_path(src), self.folder_path(dst)
+
+        def work() -> None:
+            total = sum(
+                os.lstat(os.path.join(d, f)).st_size
+                for d, _, files in os.walk(src_path)
+                for f in files
+            )
+            done = 0
+            progress(0, total)
+
+            def copy(s: str, d: str) -> None:
+                nonlocal done
+                shutil.copy2(s, d, follow_symlinks=False)
+                done += os.lstat(d).st_size
+                progress(done, total)
+
+            if dst_path.exists():  # a resumed clone starts over
+                shutil.rmtree(dst_path)
+            dst_path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(src_path, dst_path, symlinks=True, copy_function=copy)
+            progress(total, total)
+
+        await asyncio.to_thread(work)
+
+    # ---- files -----------------------------------------------------------------------------
+
+    async def list_dir(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[list[Entry]]:
+        path = await asyncio.to_thread(self._resolve, ref, rel, follow=True)
+        try:
+            it = await asyncio.to_thread(os.scandir, path)
+        except OSError as e:
+            raise _os_error(e, rel) from None
+
+        def batch() -> list[Entry]:
+            out: list[Entry] = []
+            for de in it:
+                try:
+                    s = de.stat(follow_symlinks=False)
+                    target = os.readlink(de.path) if de.is_symlink() else None
+                except FileNotFoundError:
+                    continue  # removed while we listed
+                out.append(_entry(de.name, s, target))
+                if len(out) >= _BATCH:
+                    break
+            return out
+
+        try:
+            while chunk := await asyncio.to_thread(batch):
+                yield chunk
+        finally:
+            it.close()
+
+    async def stat(self, ref: FolderRef, rel: PurePosixPath, follow: bool = False) -> Entry:
+        def work() -> Entry:
+            path = self._resolve(ref, rel, follow=follow)
+            try:
+                s = os.lstat(path)
+            except OSError as e:
+                raise _os_error(e, rel) from None
+            target = os.readlink(path) if st.S_ISLNK(s.st_mode) else None
+            return _entry(path.name, s, target)
+
+        return await asyncio.to_thread(work)
+
+    async def mkdir(
+        self, ref: FolderRef, rel: PurePosixPath, parents: bool, exist_ok: bool
+    ) -> None:
+        if is_top(rel):
+            if exist_ok:
+                return
+            raise Conflict("the folder's top directory already exists")
+
+        def work() -> None:
+            if parents:
+                # Create one level at a time so every level passes the symlink check.
+                for i in range(1, len(rel.parts) + 1):
+                    part = PurePosixPath(*rel.parts[:i])
+                    path = self._resolve(ref, part)
+                    try:
+                        os.mkdir(path)
+                    except FileExistsError:
+                        if not path.is_dir() or path.is_symlink():
+                            raise Conflict(f"{part} exists and is not a directory") from None
+                        if i == len(rel.parts) and not exist_ok:
+                            raise Conflict(f"directory {rel} already exists") from None
+                return
+            path = self._resolve(ref, rel)
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                if not exist_ok or not path.is_dir():
+                    raise Conflict(f"{rel} already exists") from None
+            except OSError as e:
+                raise _os_error(e, rel) from None
+
+        await asyncio.to_thread(work)
+
+    async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> None:
+        if is_top(src):
+            raise InvalidRequest("cannot move the folder's top directory")
+
+        def work() -> None:
+            s = self._resolve(ref, src)
+            d = self._resolve(ref, dst)
+            if not os.path.lexists(s):
+                raise NotFound(f"no such file or directory: {src}")
+            if d.is_dir() and not d.is_symlink():
+                d = d / s.name  # like mv: into an existing directory
+            s_real = os.path.realpath(s) if s.is_dir() and not s.is_symlink() else None
+            if s_real and (str(d) + os.sep).startswith(s_real + os.sep):
+                raise InvalidRequest(f"cannot move {src} into itself")
+            if os.path.lexists(d) and (d.is_dir() != s.is_dir()):
+                raise Conflict(f"{dst} exists and is a different kind of entry")
+            if not d.parent.is_dir():
+                raise NotFound(f"target directory of {dst} does not exist")
+            try:
+                os.replace(s, d)
+            except OSError as e:
+                raise _os_error(e, dst) from None
+
+        await asyncio.to_thread(work)
+
+    async def rename(self, ref: FolderRef, src: PurePosixPath, new_name: str) -> None:
+        if is_top(src):
+            raise InvalidRequest("cannot rename the folder's top directory; rename the folder")
+
+        def work() -> None:
+            s = self._resolve(ref, src)
+            d = s.parent / new_name
+            if not os.path.lexists(s):
+                raise NotFound(f"no such file or directory: {src}")
+            if os.path.lexists(d):
+                raise Conflict(f"{src.parent / new_name} already exists")
+            os.rename(s, d)
+
+        await asyncio.to_thread(work)
+
+    async def delete(
+        self, ref: FolderRef, rels: Sequence[PurePosixPath], recursive: bool
+    ) -> UsageDelta:
+        def work() -> UsageDelta:
+            # Check every path before removing any, so a bad request removes nothing.
+            paths: list[tuple[PurePosixPath, Path, os.stat_result]] = []
+            for rel in rels:
+                if is_top(rel):
+                    raise InvalidRequest("cannot delete the folder's top directory")
+                path = self._resolve(ref, rel)
+                try:
+                    s = os.lstat(path)
+                except OSError as e:
+                    raise _os_error(e, rel) from None
+                if st.S_ISDIR(s.st_mode) and not recursive and any(os.scandir(path)):
+                    raise InvalidRequest(
+                        f"{rel} is a directory that is not empty; delete it recursively "
+                        "(`rm -r`) if you mean it"
+                    )
+                paths.append((rel, path, s))
+            delta = UsageDelta()
+            for rel, path, s in paths:
+                if st.S_ISDIR(s.st_mode):
+                    files = size = 0
+                    for d, _, names in os.walk(path):
+                        for n in names:
+                            files += 1
+                            size += os.lstat(os.path.join(d, n)).st_size
+                    shutil.rmtree(path)
+                    delta += UsageDelta(-files, -size)
+                else:
+                    try:
+                        os.unlink(path)
+                    except OSError as e:
+                        raise _os_error(e, rel) from None
+                    delta += UsageDelta(-1, -s.st_size)
+            return delta
+
+        return await asyncio.to_thread(work)
+
+    async def read(
+        self, ref: FolderRef, rel: PurePosixPath, start: int, end: int
+    ) -> AsyncIterator[bytes]:
+        path = await asyncio.to_thread(self._resolve, ref, rel, follow=True)
+        try:
+            fd = await asyncio.to_thread(os.open, path, os.O_RDONLY)
+        except OSError as e:
+            raise _os_error(e, rel) from None
+        try:
+            pos = start
+            while pos < end:
+                chunk = await asyncio.to_thread(os.pread, fd, min(_READ_CHUNK, end - pos), pos)
+                if not chunk:
+                    break  # truncated under us; the client sees a short body and retries
+                pos += len(chunk)
+                yield chunk
+        finally:
+            os.close(fd)
+
+    async def walk(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[tuple[str, Entry]]:
+        base = await asyncio.to_thread(self._resolve, ref, rel, follow=True)
+
+        def collect() -> list[tuple[str, Entry]]:
+            out: list[tuple[str, Entry]] = []
+            for d, dirs, files in os.walk(base):
+                for n in sorted(dirs) + sorted(files):
+                    p = os.path.join(d, n)
+                    s = os.lstat(p)
+                    out.append((os.path.relpath(p, base), _entry(n, s)))
+            return out
+
+        for item in await asyncio.to_thread(collect):
+            yield item
+
+    # ---- staged writes ---------------------------------------------------------------------
+
+    async def staged_size(self, upload_id: str) -> int:
+        path = self._stage(upload_id)
+        try:
+            return (await asyncio.to_thread(os.stat, path)).st_size
+        except FileNotFoundError:
+            return 0
+
+    async def write_staged(
+        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], limit: int
+    ) -> int:
+        path = self._stage(upload_id)
+        fd = await asyncio.to_thread(os.open, path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size != offset:
+                raise Conflict(f"upload offset {offset} does not match the {size} bytes received")
+            pos = offset
+            buf = bytearray()
+            async for chunk in chunks:
+                if pos + len(buf) + len(chunk) > limit:
+                    raise InvalidRequest(f"upload goes past its declared size of {limit} bytes")
+                buf += chunk
+                if len(buf) >= _WRITE_BUFFER:
+                    pos += await asyncio.to_thread(os.pwrite, fd, bytes(buf), pos)
+                    buf.clear()
+            if buf:
+                pos += await asyncio.to_thread(os.pwrite, fd, bytes(buf), pos)
+            return pos
+        except OSError as e:
+            raise _os_error(e, PurePosixPath("upload")) from None
+        finally:
+            os.close(fd)
+
+    async def commit_staged(self, upload_id: str, ref: FolderRef, rel: PurePosixPath) -> UsageDelta:
+        staged = self._stage(upload_id)
+        if is_top(rel):
+            raise InvalidRequest("an upload needs a file name")
+        if len(rel.parts) > 1:
+            await self.mkdir(ref, rel.parent, parents=True, exist_ok=True)
+
+        def work() -> UsageDelta:
+            if not staged.exists():
+                staged.touch()  # a zero-byte upload never sends data
+            final = self._resolve(ref, rel)
+            old = None
+            with contextlib.suppress(FileNotFoundError):
+                old = os.lstat(final)
+            if old is not None and st.S_ISDIR(old.st_mode):
+                raise Conflict(f"{rel} is a directory; cannot overwrite it with a file")
+            new_size = os.stat(staged).st_size
+            fd = os.open(staged, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # data on disk before the name points at it
+            finally:
+                os.close(fd)
+            os.replace(staged, final)
+            if old is None:
+                return UsageDelta(1, new_size)
+            return UsageDelta(0, new_size - old.st_size)
+
+        try:
+            return await asyncio.to_thread(work)
+        except OSError as e:
+            raise _os_error(e, rel) from None
+
+    async def discard_staged(self, upload_id: str) -> None:
+        path = self._stage(upload_id)
+        await asyncio.to_thread(path.unlink, missing_ok=True)

@@ -1,0 +1,1 @@
+"""Provides virtual folders: their records, names, lifecycle and files."""

@@ -1,0 +1,141 @@
+"""Provides folder rows: loading, visibility for a caller, status changes, usage updates."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bai.access import Principal, folder_permission
+from bai.db import tables as t
+from bai.folders.models import VFolder
+from bai.storage.base import FolderRef, UsageDelta
+
+v = t.vfolders
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts
+
+
+def ref_of(f: VFolder) -> FolderRef:
+    return FolderRef(f.scope_hex, f.id)
+
+
+async def member_projects(conn: AsyncConnection, user_id: uuid.UUID) -> set[uuid.UUID]:
+    rows = await conn.scalars(
+        sa.select(t.project_members.c.project_id).where(t.project_members.c.user_id == user_id)
+    )
+    return set(rows.all())
+
+
+def _select() -> sa.Select[Any]:
+    return (
+        sa.select(v, t.users.c.email.label("owner_email"), t.projects.c.name.label("project_name"))
+        .select_from(
+            v.outerjoin(t.users, t.users.c.id == v.c.user_id).outerjoin(
+                t.projects, t.projects.c.id == v.c.project_id
+            )
+        )
+        .order_by(v.c.created_at, v.c.name)
+    )
+
+
+def _to_folder(r: Any, p: Principal | None, projects: set[uuid.UUID]) -> VFolder:
+    held = None
+    is_owner = False
+    if p is not None:
+        held = folder_permission(
+            p,
+            ownership_type=r.ownership_type,
+            owner_id=r.user_id,
+            folder_perm=r.permission,
+            is_member=r.project_id in projects,
+        )
+        is_owner = (r.ownership_type == "user" and r.user_id == p.user_id) or (
+            r.ownership_type == "group" and p.is_admin
+        )
+    return VFolder(
+        id=r.id,
+        host=r.host,
+        quota_scope_id=r.quota_scope_id,
+        name=r.name,
+        usage_mode=r.usage_mode,
+        permission=r.permission,
+        ownership_type=r.ownership_type,
+        user_id=r.user_id,
+        project_id=r.project_id,
+        creator=r.creator,
+        cloneable=r.cloneable,
+        status=r.status,
+        status_history=dict(r.status_history),
+        created_at=_aware(r.created_at) or now(),
+        last_used=_aware(r.last_used),
+        num_files=r.num_files,
+        cur_size=r.cur_size,
+        caller_permission=held,
+        is_owner=is_owner,
+        owner_email=r.owner_email,
+        project_name=r.project_name,
+    )
+
+
+async def visible_folders(
+    conn: AsyncConnection, p: Principal, where: sa.ColumnElement[bool] | None = None
+) -> list[VFolder]:
+    """Folders `p` can see: their own, and project folders of their projects (admins: all)."""
+    projects = await member_projects(conn, p.user_id)
+    cond: sa.ColumnElement[bool] = v.c.user_id == p.user_id
+    if p.is_admin:
+        cond = sa.or_(cond, v.c.ownership_type == "group")
+    elif projects:
+        cond = sa.or_(cond, v.c.project_id.in_(projects))
+    q = _select().where(cond)
+    if where is not None:
+        q = q.where(where)
+    rows = (await conn.execute(q)).all()
+    return [_to_folder(r, p, projects) for r in rows]
+
+
+async def folder_by_id(conn: AsyncConnection, folder_id: uuid.UUID) -> VFolder | None:
+    row = (await conn.execute(_select().where(v.c.id == folder_id))).first()
+    return _to_folder(row, None, set()) if row is not None else None
+
+
+async def set_status(
+    conn: AsyncConnection, folder_id: uuid.UUID, status: str, **values: Any
+) -> None:
+    row = (await conn.execute(sa.select(v.c.status_history).where(v.c.id == folder_id))).first()
+    history = dict(row[0]) if row else {}
+    ts = now()
+    history[status] = ts.isoformat()
+    await conn.execute(
+        v.update()
+        .where(v.c.id == folder_id)
+        .values(status=status, status_history=history, status_changed=ts, **values)
+    )
+
+
+def _floor0(expr: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    # Portable max(expr, 0): SQLite has no GREATEST, PostgreSQL no two-argument MAX.
+    return sa.case((expr < 0, 0), else_=expr)
+
+
+async def add_usage(conn: AsyncConnection, folder_id: uuid.UUID, delta: UsageDelta) -> None:
+    if delta.files == 0 and delta.bytes == 0:
+        return
+    await conn.execute(
+        v.update()
+        .where(v.c.id == folder_id)
+        .values(
+            num_files=_floor0(v.c.num_files + delta.files),
+            cur_size=_floor0(v.c.cur_size + delta.bytes),
+        )
+    )

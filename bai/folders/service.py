@@ -1,0 +1,409 @@
+"""Provides `FolderService`: create, list, inspect, rename, trash, delete and clone folders."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bai.access import (
+    FolderAction,
+    Principal,
+    check_folder_action,
+    check_host_permission,
+    require_admin,
+)
+from bai.db import tables as t
+from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from bai.folders import actions
+from bai.folders.models import (
+    CLONING,
+    DELETE_COMPLETE,
+    DELETE_ERROR,
+    DELETE_ONGOING,
+    DELETE_PENDING,
+    NAME_HOLDING,
+    PERMISSIONS,
+    READY,
+    USAGE_MODES,
+    VFolder,
+)
+from bai.folders.names import check_folder_name
+from bai.folders.repository import (
+    folder_by_id,
+    now,
+    ref_of,
+    set_status,
+    visible_folders,
+)
+from bai.folders.tasks import TaskContext, TaskRunner
+from bai.storage.base import Volume
+
+v = t.vfolders
+
+
+@dataclass(frozen=True)
+class FolderFilter:
+    name: str | None = None
+    status: str | None = None
+    host: str | None = None
+    ownership_type: str | None = None
+    permission: str | None = None
+    usage_mode: str | None = None
+    include_deleted: bool = False
+
+    def match(self, f: VFolder) -> bool:
+        if self.name and self.name.lower() not in f.name.lower():
+            return False
+        pairs = [
+            (self.status, f.status),
+            (self.host, f.host),
+            (self.ownership_type, f.ownership_type),
+            (self.permission, f.caller_permission),
+            (self.usage_mode, f.usage_mode),
+        ]
+        return all(want == have for want, have in pairs if want)
+
+
+class FolderService:
+    def __init__(
+        self, engine: AsyncEngine, volumes: dict[str, Volume], default_host: str, tasks: TaskRunner
+    ) -> None:
+        self.engine = engine
+        self.volumes = volumes
+        self.default_host = default_host
+        self.tasks = tasks
+        # Name uniqueness spans several rows ("every folder the caller can see"), which no
+        # single index expresses; one node serialises the check-and-insert here.
+        self._names = asyncio.Lock()
+        tasks.register("delete", self._run_delete, self._fail_delete)
+        tasks.register("clone", self._run_clone, self._fail_clone)
+
+    # ---- lookup ----------------------------------------------------------------------------
+
+    def volume(self, host: str) -> Volume:
+        name = host.split(":", 1)[-1]  # `node:volume` is accepted too
+        vol = self.volumes.get(name)
+        if vol is None:
+            raise NotFound(
+                f"no storage host {host!r}; `bai vfolder list-hosts` shows the hosts you can use"
+            )
+        return vol
+
+    async def get(self, p: Principal, ident: str, action: FolderAction | None = None) -> VFolder:
+        """A folder the caller can see, by name (live folders first) or by id."""
+        async with self.engine.connect() as conn:
+            folders = await visible_folders(conn, p)
+        try:
+            fid = uuid.UUID(ident)
+            matches = [f for f in folders if f.id == fid]
+        except ValueError:
+            matches = [f for f in folders if f.name == ident and f.status in NAME_HOLDING]
+            if not matches:
+                matches = [f for f in folders if f.name == ident][-1:]
+        if not matches:
+            raise NotFound(f"no folder {ident!r}; `bai vfolder list` shows your folders")
+        folder = matches[0]
+        if action is not None:
+            check_folder_action(
+                p,
+                action,
+                name=folder.name,
+                host=folder.host,
+                status=folder.status,
+                held=folder.caller_permission,
+                is_owner=folder.is_owner,
+            )
+        return folder
+
+    async def list(self, p: Principal, flt: FolderFilter | None = None) -> list[VFolder]:
+        flt = flt or FolderFilter()
+        async with self.engine.connect() as conn:
+            folders = await visible_folders(conn, p)
+        hidden = {DELETE_ONGOING, DELETE_COMPLETE, DELETE_ERROR}
+        return [
+            f for f in folders if (flt.include_deleted or f.status not in hidden) and flt.match(f)
+        ]
+
+    async def _check_name_free(
+        self, conn: AsyncConnection, p: Principal, name: str, project_id: uuid.UUID | None = None
+    ) -> None:
+        taken = [
+            f for f in await visible_folders(conn, p) if f.name == name and f.status in NAME_HOLDING
+        ]
+        if project_id is not None:
+            rows = await conn.execute(
+                sa.select(v.c.id).where(
+                    v.c.project_id == project_id, v.c.name == name, v.c.status.in_(NAME_HOLDING)
+                )
+            )
+            taken += [r for r in rows]  # type: ignore[misc]
+        if taken:
+            raise Conflict(f"a folder named {name!r} already exists; choose another name")
+
+    # ---- create ----------------------------------------------------------------------------
+
+    async def create(
+        self,
+        p: Principal,
+        *,
+        name: str,
+        host: str | None = None,
+        group: str | None = None,
+        usage_mode: str = "general",
+        permission: str = "rw",
+        cloneable: bool = False,
+    ) -> VFolder:
+        check_folder_name(name)
+        if usage_mode not in USAGE_MODES:
+            raise InvalidRequest(f"usage mode must be one of {', '.join(USAGE_MODES)}")
+        if permission not in PERMISSIONS:
+            raise InvalidRequest(f"permission must be one of {', '.join(PERMISSIONS)}")
+        host = (host or self.default_host).split(":", 1)[-1]
+        vol = self.volume(host)
+        check_host_permission(p, host, "create-vfolder")
+        async with self._names, self.engine.begin() as conn:
+            project_id = None
+            if group:
+                project_id = await self._project_for_folder(conn, p, group, name)
+                scope = f"project:{project_id}"
+                ownership = "group"
+            else:
+                await self._check_folder_count(conn, p)
+                scope = f"user:{p.user_id}"
+                ownership = "user"
+                permission = "wd" if permission == "rw" else permission
+            await self._check_name_free(conn, p, name, project_id)
+            folder_id = uuid.uuid4()
+            ts = now()
+            await conn.execute(
+                v.insert().values(
+                    id=folder_id,
+                    host=host,
+                    quota_scope_id=scope,
+                    name=name,
+                    usage_mode=usage_mode,
+                    permission=permission,
+                    ownership_type=ownership,
+                    user_id=p.user_id if ownership == "user" else None,
+                    project_id=project_id,
+                    creator=p.email,
+                    cloneable=cloneable,
+                    status=READY,
+                    status_history={READY: ts.isoformat()},
+                    status_changed=ts,
+                    created_at=ts,
+                    num_files=0,
+                    cur_size=0,
+                )
+            )
+            folder = await folder_by_id(conn, folder_id)
+            assert folder is not None
+            # Data directory last: if it fails, the transaction rolls the row back too.
+            await vol.create_folder(ref_of(folder))
+        return await self.get(p, str(folder_id))
+
+    async def _project_for_folder(
+        self, conn: AsyncConnection, p: Principal, group: str, name: str
+    ) -> uuid.UUID:
+        if not p.is_admin:
+            raise Forbidden("only admins can create project folders; ask an admin")
+        if name.startswith(".") and name != ".local":
+            raise InvalidRequest(
+                "automount (dot-named) folders cannot be project folders, except .local"
+            )
+        try:
+            cond = t.projects.c.id == uuid.UUID(group)
+        except ValueError:
+            cond = t.projects.c.name == group
+        pid = await conn.scalar(sa.select(t.projects.c.id).where(cond))
+        if pid is None:
+            raise NotFound(f"no project {group!r}; `bai admin project list` shows the projects")
+        return pid  # type: ignore[no-any-return]
+
+    async def _check_folder_count(self, conn: AsyncConnection, p: Principal) -> None:
+        limit = await conn.scalar(
+            sa.select(t.user_resource_policies.c.max_vfolder_count)
+            .join(t.users, t.users.c.resource_policy == t.user_resource_policies.c.name)
+            .where(t.users.c.id == p.user_id)
+        )
+        if not limit:
+            return
+        count = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(v)
+            .where(v.c.user_id == p.user_id, v.c.status.in_(NAME_HOLDING))
+        )
+        if (count or 0) >= limit:
+            raise Forbidden(
+                f"you have {count} folders and your resource policy allows {limit}; delete "
+                "one forever or ask an admin to raise max_vfolder_count"
+            )
+
+    # ---- change ----------------------------------------------------------------------------
+
+    async def rename(self, p: Principal, ident: str, new_name: str) -> VFolder:
+        check_folder_name(new_name)
+        async with self._names:
+            folder = await self.get(p, ident, actions.RENAME)
+            if new_name == folder.name:
+                return folder
+            if folder.is_automount != new_name.startswith("."):
+                raise InvalidRequest("renaming cannot add or remove the automount dot")
+            async with self.engine.begin() as conn:
+                await self._check_name_free(conn, p, new_name, folder.project_id)
+                await conn.execute(v.update().where(v.c.id == folder.id).values(name=new_name))
+        return await self.get(p, str(folder.id))
+
+    async def update_options(
+        self,
+        p: Principal,
+        ident: str,
+        *,
+        permission: str | None = None,
+        cloneable: bool | None = None,
+    ) -> VFolder:
+        folder = await self.get(p, ident, actions.UPDATE_OPTIONS)
+        values: dict[str, object] = {}
+        if permission is not None:
+            if permission not in PERMISSIONS:
+                raise InvalidRequest(f"permission must be one of {', '.join(PERMISSIONS)}")
+            if folder.ownership_type == "user" and permission != "wd":
+                raise InvalidRequest(
+                    "a user folder's owner always holds wd; set member permissions on "
+                    "project folders"
+                )
+            values["permission"] = permission
+        if cloneable is not None:
+            values["cloneable"] = cloneable
+        if values:
+            async with self.engine.begin() as conn:
+                await conn.execute(v.update().where(v.c.id == folder.id).values(**values))
+        return await self.get(p, str(folder.id))
+
+    # ---- trash and deletion ----------------------------------------------------------------
+
+    async def trash(self, p: Principal, ident: str) -> VFolder:
+        folder = await self.get(p, ident, actions.TRASH)
+        async with self.engine.begin() as conn:
+            await set_status(conn, folder.id, DELETE_PENDING)
+        return await self.get(p, str(folder.id))
+
+    async def restore(self, p: Principal, ident: str) -> VFolder:
+        folder = await self.get(p, ident, actions.RESTORE)
+        async with self.engine.begin() as conn:
+            await set_status(conn, folder.id, READY)
+        return await self.get(p, str(folder.id))
+
+    async def delete_forever(self, p: Principal, ident: str) -> uuid.UUID:
+        folder = await self.get(p, ident, actions.DELETE_FOREVER)
+        async with self.engine.begin() as conn:
+            await set_status(conn, folder.id, DELETE_ONGOING)
+            await conn.execute(t.uploads.delete().where(t.uploads.c.folder_id == folder.id))
+            task_id = await self.tasks.submit(conn, "delete", folder.id)
+        self.tasks.wake()
+        return task_id
+
+    async def purge(self, p: Principal, ident: str) -> None:
+        require_admin(p)
+        folder = await self.get(p, ident)
+        if folder.status not in (DELETE_COMPLETE, DELETE_ERROR):
+            raise Conflict(
+                f"folder {folder.name!r} is {folder.status}; only folders deleted forever "
+                "(delete-complete or delete-error) can be purged"
+            )
+        vol = self.volume(folder.host)
+        await vol.remove_folder(ref_of(folder))  # finishes a deletion that errored
+        async with self.engine.begin() as conn:
+            await conn.execute(v.delete().where(v.c.id == folder.id))
+
+    async def _run_delete(self, ctx: TaskContext) -> None:
+        async with self.engine.connect() as conn:
+            folder = await folder_by_id(conn, ctx.folder_id)
+        if folder is None:
+            return
+        await self.volume(folder.host).remove_folder(ref_of(folder))
+        async with self.engine.begin() as conn:
+            await set_status(conn, folder.id, DELETE_COMPLETE, num_files=0, cur_size=0)
+
+    async def _fail_delete(self, ctx: TaskContext, exc: BaseException) -> None:
+        async with self.engine.begin() as conn:
+            await set_status(conn, ctx.folder_id, DELETE_ERROR)
+
+    # ---- clone -----------------------------------------------------------------------------
+
+    async def clone(
+        self,
+        p: Principal,
+        ident: str,
+        *,
+        target_name: str,
+        target_host: str | None = None,
+        usage_mode: str | None = None,
+        permission: str = "rw",
+    ) -> tuple[VFolder, uuid.UUID]:
+        src = await self.get(p, ident, actions.CLONE)
+        if not src.cloneable:
+            raise Forbidden(
+                f"folder {src.name!r} is not cloneable; its owner can allow it with "
+                "`bai vfolder update-options --set-cloneable true`"
+            )
+        check_folder_name(target_name)
+        host = (target_host or src.host).split(":", 1)[-1]
+        if host != src.host:
+            raise InvalidRequest("cloning across storage hosts is not supported yet")
+        self.volume(host)
+        check_host_permission(p, host, "create-vfolder")
+        if permission not in PERMISSIONS:
+            raise InvalidRequest(f"permission must be one of {', '.join(PERMISSIONS)}")
+        async with self._names, self.engine.begin() as conn:
+            await self._check_folder_count(conn, p)
+            await self._check_name_free(conn, p, target_name)
+            target_id = uuid.uuid4()
+            ts = now()
+            await conn.execute(
+                v.insert().values(
+                    id=target_id,
+                    host=host,
+                    quota_scope_id=f"user:{p.user_id}",
+                    name=target_name,
+                    usage_mode=usage_mode or src.usage_mode,
+                    permission="wd",
+                    ownership_type="user",
+                    user_id=p.user_id,
+                    project_id=None,
+                    creator=p.email,
+                    cloneable=False,
+                    status=CLONING,
+                    status_history={CLONING: ts.isoformat()},
+                    status_changed=ts,
+                    created_at=ts,
+                    num_files=0,
+                    cur_size=0,
+                )
+            )
+            await set_status(conn, src.id, CLONING)
+            task_id = await self.tasks.submit(conn, "clone", src.id, target_id)
+        self.tasks.wake()
+        return await self.get(p, str(target_id)), task_id
+
+    async def _run_clone(self, ctx: TaskContext) -> None:
+        assert ctx.target_id is not None
+        async with self.engine.connect() as conn:
+            src = await folder_by_id(conn, ctx.folder_id)
+            dst = await folder_by_id(conn, ctx.target_id)
+        if src is None or dst is None:
+            raise NotFound("the source or target folder of this clone is gone")
+        await self.volume(src.host).clone_folder(ref_of(src), ref_of(dst), ctx.progress)
+        async with self.engine.begin() as conn:
+            await set_status(conn, dst.id, READY, num_files=src.num_files, cur_size=src.cur_size)
+            await set_status(conn, src.id, READY)
+
+    async def _fail_clone(self, ctx: TaskContext, exc: BaseException) -> None:
+        async with self.engine.begin() as conn:
+            await set_status(conn, ctx.folder_id, READY)
+            if ctx.target_id is not None:
+                await set_status(conn, ctx.target_id, "error")

@@ -1,0 +1,73 @@
+"""Provides background-task progress: JSON, and the SSE stream the official client follows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Controller, get
+from litestar.params import FromPath, FromQuery
+from litestar.response import Stream
+
+from bai.errors import InvalidRequest
+from bai.server.deps import Caller, Services
+
+POLL = 0.5
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidRequest(f"{value!r} is not a task id") from None
+
+
+def _event(name: str, data: dict[str, Any]) -> bytes:
+    # The official client needs JSON in every event's data and ends only on server_close.
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+class TasksController(Controller):
+    path = "/"
+    tags = ("tasks",)  # type: ignore[assignment]
+
+    @get("/tasks/{task_id:str}", operation_id="getTask")
+    async def get_task(
+        self, principal: Caller, services: Services, task_id: FromPath[str]
+    ) -> dict[str, Any]:
+        """Status and progress of a background task (clone, deletion)."""
+        return await services.tasks.get(_uuid(task_id))
+
+    @get("/events/background-task", operation_id="taskEvents")
+    async def events(
+        self, principal: Caller, services: Services, task_id: FromQuery[str]
+    ) -> Stream:
+        tid = _uuid(task_id)
+        await services.tasks.get(tid)  # 404 before the stream starts
+
+        async def stream() -> AsyncIterator[bytes]:
+            while True:
+                task = await services.tasks.get(tid)
+                progress = {
+                    "task_id": task_id,
+                    "current_progress": task["current"],
+                    "total_progress": task["total"],
+                    "message": task["message"],
+                }
+                if task["status"] == "done":
+                    yield _event("bgtask_updated", progress)
+                    yield _event("bgtask_done", progress)
+                    break
+                if task["status"] == "failed":
+                    yield _event("bgtask_failed", progress)
+                    break
+                yield _event("bgtask_updated", progress)
+                await asyncio.sleep(POLL)
+            yield _event("server_close", {})
+
+        return Stream(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )

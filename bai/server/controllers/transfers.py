@@ -1,0 +1,185 @@
+"""Provides the storage-proxy transfer routes: tus 1.0.0 `/upload` and ranged `/download`.
+
+Authorised by the token in the query, not by request signing (the official client sends
+no auth headers here).
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Controller, Request, Response, get, head, patch, route
+from litestar.params import FromQuery
+from litestar.response import Stream
+
+from bai.errors import Conflict, InvalidRequest
+from bai.folders.transfers import Download
+from bai.server.auth import SKIP_AUTH
+from bai.server.deps import Services
+
+TUS_VERSION = "1.0.0"
+MAX_UPLOAD = 1 << 50
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _tus_headers(**extra: str) -> dict[str, str]:
+    return {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store", **extra}
+
+
+def _validators(d: Download) -> tuple[str, str]:
+    last_modified = formatdate(d.entry.modified, usegmt=True)
+    etag = f'"{d.entry.size:x}-{int(d.entry.modified * 1_000_000):x}"'
+    return last_modified, etag
+
+
+def _disposition(name: str) -> str:
+    return f"attachment; filename*=UTF-8''{quote(name)}"
+
+
+def byte_range(
+    header: str | None, if_range: str | None, size: int, validators: tuple[str, ...]
+) -> tuple[int, int] | None:
+    """(start, end) for a satisfiable single range; None for the whole file."""
+    if not header or (if_range and if_range not in validators):
+        return None  # If-Range mismatch: the file changed, send it whole
+    m = _RANGE_RE.match(header.strip())
+    if not m or (not m.group(1) and not m.group(2)):
+        return None  # several ranges or an odd unit: serving the whole file is allowed
+    if m.group(1):
+        start = int(m.group(1))
+        end = min(int(m.group(2)) + 1, size) if m.group(2) else size
+    else:
+        start, end = max(size - int(m.group(2)), 0), size
+    if start >= size or start >= end:
+        raise RangeNotSatisfiable(size)
+    return start, end
+
+
+class RangeNotSatisfiable(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+class TransfersController(Controller):
+    path = "/"
+    tags = ("transfers",)  # type: ignore[assignment]
+    opt = {SKIP_AUTH: True}  # noqa: RUF012 - Litestar reads this mapping
+
+    @route("/upload", http_method=["OPTIONS"], operation_id="tusOptions", status_code=204)
+    async def upload_options(self) -> Response[None]:
+        return Response(
+            None,
+            status_code=204,
+            headers=_tus_headers(
+                **{"Tus-Version": TUS_VERSION, "Tus-Max-Size": str(MAX_UPLOAD), "Tus-Extension": ""}
+            ),
+        )
+
+    @head("/upload", operation_id="tusOffset", status_code=200)
+    async def upload_offset(
+        self, services: Services, token: FromQuery[str | None] = None
+    ) -> Response[None]:
+        """How much of the upload the node has: resume from `Upload-Offset`."""
+        state = await services.transfers.upload_state(token)
+        return Response(
+            None,
+            status_code=200,
+            headers=_tus_headers(
+                **{"Upload-Offset": str(state.offset), "Upload-Length": str(state.size)}
+            ),
+        )
+
+    @patch("/upload", operation_id="tusPatch", status_code=204, request_max_body_size=None)
+    async def upload_patch(
+        self,
+        services: Services,
+        request: Request[Any, Any, Any],
+        token: FromQuery[str | None] = None,
+    ) -> Response[None]:
+        """Append a chunk at `Upload-Offset`; 409 when the offset is not where we are."""
+        raw = request.headers.get("upload-offset")
+        if raw is None or not raw.isdigit():
+            raise InvalidRequest("PATCH needs an Upload-Offset header with a byte offset")
+        ctype = request.headers.get("content-type", "")
+        if ctype and ctype != "application/offset+octet-stream":
+            raise InvalidRequest("PATCH body must be application/offset+octet-stream")
+        try:
+            offset = await services.transfers.upload_chunk(token, int(raw), request.stream())
+        except Conflict as e:
+            # tus says 409 for an offset mismatch; tell the client where to resume.
+            state = await services.transfers.upload_state(token)
+            raise Conflict(e.msg, data={"offset": state.offset}) from None
+        return Response(
+            None, status_code=204, headers=_tus_headers(**{"Upload-Offset": str(offset)})
+        )
+
+    @get("/download", operation_id="download")
+    async def download(
+        self,
+        services: Services,
+        request: Request[Any, Any, Any],
+        token: FromQuery[str | None] = None,
+        archive: FromQuery[bool] = False,
+    ) -> Response[Any]:
+        """A file with Range/If-Range support, or a directory as a streamed zip."""
+        d = await services.transfers.open_download(token)
+        if d.archive:
+            return Stream(
+                services.transfers.zip_stream(d),
+                media_type="application/zip",
+                headers={"Content-Disposition": _disposition(d.name + ".zip")},
+            )
+        last_modified, etag = _validators(d)
+        headers = {
+            "Accept-Ranges": "bytes",
+            "Last-Modified": last_modified,
+            "ETag": etag,
+            "Content-Disposition": _disposition(d.name),
+        }
+        size = d.entry.size
+        try:
+            rng = byte_range(
+                request.headers.get("range"),
+                request.headers.get("if-range"),
+                size,
+                (last_modified, etag),
+            )
+        except RangeNotSatisfiable:
+            return Response(
+                b"", status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"}
+            )
+        start, end, status = 0, size, 200
+        if rng is not None:
+            start, end = rng
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        headers["Content-Length"] = str(end - start)
+        return Stream(
+            services.transfers.read(d, start, end),
+            status_code=status,
+            media_type="application/octet-stream",
+            headers=headers,
+        )
+
+    @head("/download", operation_id="downloadHead")
+    async def download_head(
+        self, services: Services, token: FromQuery[str | None] = None
+    ) -> Response[None]:
+        d = await services.transfers.open_download(token)
+        if d.archive:
+            return Response(None, media_type="application/zip")
+        last_modified, etag = _validators(d)
+        return Response(
+            None,
+            media_type="application/octet-stream",
+            headers={
+                "Accept-Ranges": "bytes",
+                "Last-Modified": last_modified,
+                "ETag": etag,
+                "Content-Length": str(d.entry.size),
+                "Content-Disposition": _disposition(d.name),
+            },
+        )
