@@ -39,6 +39,19 @@ def state() -> CliState:
     return obj
 
 
+def confirm(question: str, yes: bool) -> None:
+    """Destructive commands ask first; -y skips; no answer (no terminal) means no."""
+    if yes:
+        return
+    try:
+        ok = click.confirm(question, default=False, err=True)
+    except click.Abort:
+        ok = False
+    if not ok:
+        err_console.print("Cancelled; nothing was changed (pass -y to skip this question).")
+        sys.exit(1)
+
+
 def fail(err: BaiError) -> None:
     # soft_wrap: a path or command in the message must stay copyable on one line.
     err_console.print(f"[bold red]error:[/] {escape(err.msg)}", highlight=False, soft_wrap=True)
