@@ -91,6 +91,7 @@ class FileService:
             raise InvalidRequest("size must be a byte count of zero or more")
         upload_id = secrets.token_hex(16)
         vol = self.folders.volume(folder.host)
+        await vol.confine(ref_of(folder), rel)  # refuse now, not after the data is sent
         async with self.engine.begin() as conn:
             await admit(conn, folder, size)
             if size == 0:

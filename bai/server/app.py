@@ -14,7 +14,7 @@ from bai.server.controllers.folders import FoldersController
 from bai.server.controllers.hosts import HostsController
 from bai.server.controllers.root import RootController
 from bai.server.controllers.tasks import TasksController
-from bai.server.controllers.transfers import TransfersController
+from bai.server.controllers.transfers import TransfersController, tus_options_middleware
 from bai.server.deps import DEPENDENCIES
 from bai.server.errors import EXCEPTION_HANDLERS
 from bai.server.services import NodeServices
@@ -36,9 +36,10 @@ def create_app(services: NodeServices) -> Litestar:
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
+            tus_options_middleware,
             DefineMiddleware(
                 KeypairAuthMiddleware, exclude=["^/schema"], exclude_from_auth_key=SKIP_AUTH
-            )
+            ),
         ],
         openapi_config=OpenAPIConfig(
             title="bai node API",

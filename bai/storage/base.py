@@ -92,6 +92,10 @@ class Volume(ABC):
         """Entries in batches, so a huge directory never sits in memory whole."""
 
     @abstractmethod
+    async def confine(self, ref: FolderRef, rel: PurePosixPath) -> None:
+        """Raise `InvalidPath` if `rel` would lead out of the folder (it need not exist)."""
+
+    @abstractmethod
     async def stat(self, ref: FolderRef, rel: PurePosixPath, follow: bool = False) -> Entry:
         """`follow` resolves a final symlink, but only to a target inside the folder."""
 

@@ -186,6 +186,9 @@ class VfsVolume(Volume):
         finally:
             it.close()
 
+    async def confine(self, ref: FolderRef, rel: PurePosixPath) -> None:
+        await asyncio.to_thread(self._resolve, ref, rel)
+
     async def stat(self, ref: FolderRef, rel: PurePosixPath, follow: bool = False) -> Entry:
         def work() -> Entry:
             path = self._resolve(ref, rel, follow=follow)
@@ -215,7 +218,9 @@ class VfsVolume(Volume):
                     try:
                         os.mkdir(path)
                     except FileExistsError:
-                        if not path.is_dir() or path.is_symlink():
+                        if path.is_symlink():
+                            self._resolve(ref, part, follow=True)  # refuses a way out
+                        if not path.is_dir():
                             raise Conflict(f"{part} exists and is not a directory") from None
                         if i == len(rel.parts) and not exist_ok:
                             raise Conflict(f"directory {rel} already exists") from None

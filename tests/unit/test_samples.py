@@ -21,6 +21,9 @@ def test_sample_documents_every_setting() -> None:
     source = (Path(__file__).resolve().parents[2] / "bai" / "config.py").read_text()
     keys = set(re.findall(r'\.get\("(\w+)"', source))
     text = SAMPLE.read_text()
-    undocumented = sorted(k for k in keys if not re.search(rf"^#?\s*{k}\s*=", text, re.M)
-                          and f"[volume.local.{k}]" not in text)
+    undocumented = sorted(
+        k
+        for k in keys
+        if not re.search(rf"^#?\s*{k}\s*=", text, re.M) and f"[volume.local.{k}]" not in text
+    )
     assert undocumented == []

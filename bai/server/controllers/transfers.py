@@ -11,9 +11,18 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Controller, Request, Response, get, head, patch, route
+from litestar import Controller, Request, Response, get, head, patch
+from litestar.enums import ScopeType
 from litestar.params import FromQuery
 from litestar.response import Stream
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Receive,
+    Scope,
+    Send,
+)
 
 from bai.errors import Conflict, InvalidRequest
 from bai.folders.transfers import Download
@@ -58,6 +67,37 @@ def byte_range(
     return start, end
 
 
+def tus_options_middleware(app: ASGIApp) -> ASGIApp:
+    """Answer `OPTIONS /upload` with tus discovery headers (Litestar's automatic OPTIONS
+    handler would otherwise answer it with only an Allow header)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == ScopeType.HTTP
+            and scope.get("method") == "OPTIONS"
+            and scope["path"] == "/upload"
+        ):
+            headers = _tus_headers(
+                **{"Tus-Version": TUS_VERSION, "Tus-Max-Size": str(MAX_UPLOAD), "Tus-Extension": ""}
+            )
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            }
+            await send(start)
+            body: HTTPResponseBodyEvent = {
+                "type": "http.response.body",
+                "body": b"",
+                "more_body": False,
+            }
+            await send(body)
+            return
+        await app(scope, receive, send)
+
+    return middleware
+
+
 class RangeNotSatisfiable(Exception):
     def __init__(self, size: int) -> None:
         self.size = size
@@ -67,16 +107,6 @@ class TransfersController(Controller):
     path = "/"
     tags = ("transfers",)  # type: ignore[assignment]
     opt = {SKIP_AUTH: True}  # noqa: RUF012 - Litestar reads this mapping
-
-    @route("/upload", http_method=["OPTIONS"], operation_id="tusOptions", status_code=204)
-    async def upload_options(self) -> Response[None]:
-        return Response(
-            None,
-            status_code=204,
-            headers=_tus_headers(
-                **{"Tus-Version": TUS_VERSION, "Tus-Max-Size": str(MAX_UPLOAD), "Tus-Extension": ""}
-            ),
-        )
 
     @head("/upload", operation_id="tusOffset", status_code=200)
     async def upload_offset(
@@ -170,16 +200,20 @@ class TransfersController(Controller):
     ) -> Response[None]:
         d = await services.transfers.open_download(token)
         if d.archive:
-            return Response(None, media_type="application/zip")
+            return Response(
+                None, media_type="text/plain", headers={"Content-Type": "application/zip"}
+            )
         last_modified, etag = _validators(d)
+        # Litestar serialises None only as text; the headers describe the GET response.
         return Response(
             None,
-            media_type="application/octet-stream",
+            media_type="text/plain",
             headers={
                 "Accept-Ranges": "bytes",
                 "Last-Modified": last_modified,
                 "ETag": etag,
                 "Content-Length": str(d.entry.size),
                 "Content-Disposition": _disposition(d.name),
+                "Content-Type": "application/octet-stream",
             },
         )
