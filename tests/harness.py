@@ -115,3 +115,44 @@ def official_env(node_env: dict[str, str], cwd_home: Path) -> dict[str, str]:
     """A clean environment for the official client: only the node's credentials."""
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TERM")}
     return {**keep, **node_env, "HOME": str(cwd_home)}
+
+
+def backend_ai(
+    cli: Path,
+    env: dict[str, str],
+    cwd: Path,
+    *args: str,
+    input: str | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
+    """Run the official CLI with only the node's credentials, in `cwd` (no stray .env)."""
+    return subprocess.run(
+        [str(cli), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=official_env(env, cwd),
+        cwd=cwd,
+        input=input,
+    )
+
+
+def sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def random_file(path: Path, size: int) -> Path:
+    """Incompressible data, written in blocks (never all in memory)."""
+    with path.open("wb") as f:
+        left = size
+        while left:
+            n = min(left, 8 << 20)
+            f.write(os.urandom(n))
+            left -= n
+    return path

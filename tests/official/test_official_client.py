@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.harness import NodeProcess, official_env
+from tests.harness import NodeProcess, backend_ai
 
 pytestmark = pytest.mark.official
-
-
-def backend_ai(
-    cli: Path, env: dict[str, str], cwd: Path, *args: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(cli), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=official_env(env, cwd),
-        cwd=cwd,
-    )
 
 
 def test_list_hosts(official_cli: Path, live_node: NodeProcess, tmp_path: Path) -> None:
