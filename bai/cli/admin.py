@@ -11,6 +11,7 @@ from bai.cli.context import call, command
 from bai.cli.output import console, emit, emit_one, output_option
 from bai.client import BaiClient
 from bai.errors import InvalidRequest, NotFound
+from bai.sizes import format_size, parse_size
 
 USER_COLUMNS = [
     ("email", "Email"),
@@ -365,3 +366,94 @@ async def policy_set(
 
     res = await call(run)
     emit_one(res["policy"], fmt)
+
+
+# ---- quota scopes and usage ------------------------------------------------------------------
+
+SCOPE_COLUMNS = [
+    ("host", "Host"),
+    ("scope_id", "Scope"),
+    ("used_bytes", "Used"),
+    ("limit_bytes", "Limit"),
+    ("kernel_enforced", "Kernel-enforced"),
+]
+
+
+def _scope_row(res: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        emit_one(res, fmt)
+        return
+    limit = res["limit_bytes"]
+    emit_one(
+        {
+            "host": res["host"],
+            "scope": res["scope_id"],
+            "used": format_size(res["used_bytes"]),
+            "limit": format_size(limit) if limit else "unlimited",
+            "enforced by": "the kernel (btrfs qgroup)"
+            if res["kernel_enforced"]
+            else "the node (admission of every write it makes)",
+        },
+        fmt,
+    )
+
+
+@admin.group("quota-scope")
+def quota_scope() -> None:
+    """Quota scopes: one per user or project on each host."""
+
+
+@quota_scope.command("get")
+@click.argument("host")
+@click.argument("ident", metavar="IDENTIFIER")
+@output_option
+@command
+async def scope_get(host: str, ident: str, fmt: str) -> None:
+    """Show a scope's usage and limit. IDENTIFIER: e-mail, project name or UUID."""
+    _scope_row(await call(lambda c: c.get(f"/admin/quota-scopes/{host}/{ident}")), fmt)
+
+
+@quota_scope.command("set")
+@click.argument("host")
+@click.argument("ident", metavar="IDENTIFIER")
+@click.argument("limit")
+@output_option
+@command
+async def scope_set(host: str, ident: str, limit: str, fmt: str) -> None:
+    """Set a scope's limit, such as 10g or 512m (0 = unlimited)."""
+    parse_size(limit)  # a clear local error before any request
+    _scope_row(
+        await call(
+            lambda c: c.request("PUT", f"/admin/quota-scopes/{host}/{ident}", json={"limit": limit})
+        ),
+        fmt,
+    )
+
+
+@quota_scope.command("unset")
+@click.argument("host")
+@click.argument("ident", metavar="IDENTIFIER")
+@output_option
+@command
+async def scope_unset(host: str, ident: str, fmt: str) -> None:
+    """Remove a scope's limit."""
+    _scope_row(
+        await call(lambda c: c.request("DELETE", f"/admin/quota-scopes/{host}/{ident}")), fmt
+    )
+
+
+@admin.command("reconcile")
+@click.option("--folder", help="Only this folder (name or id).")
+@click.option("--host", help="Only folders on this host.")
+@output_option
+@command
+async def reconcile(folder: str | None, host: str | None, fmt: str) -> None:
+    """Walk folders and correct their recorded usage to what is on disk."""
+    res = await call(lambda c: c.post("/admin/reconcile", json={"folder": folder, "host": host}))
+    if fmt == "json":
+        emit_one(res, fmt)
+        return
+    console.print(
+        f"Scanned {len(res['results'])} folder(s); corrected "
+        f"{res['corrected_files']:+d} files and {res['corrected_bytes']:+d} bytes."
+    )

@@ -89,6 +89,52 @@ async def list_allowed_types(fmt: str) -> None:
         console.print(", ".join(res))
 
 
+def _quota_text(scope: dict[str, Any]) -> str:
+    limit = format_size(scope["limit_bytes"]) if scope["limit_bytes"] else "unlimited"
+    who = "kernel" if scope["kernel_enforced"] else "node"
+    return f"{format_size(scope['used_bytes'])} / {limit} ({who})"
+
+
+@vfolder.command("status")
+@output_option
+@command
+async def status(fmt: str) -> None:
+    """Storage status: your folder counts, and per host its capacity and your quotas."""
+    res = await call(lambda c: c.get("/folders/_/status"))
+    if fmt == "json":
+        emit_one(res, fmt)
+        return
+    f = res["folders"]
+    limit = f["limit"] or "unlimited"
+    console.print(
+        f"Folders: {f['created']} created (limit {limit}), {f['project']} project "
+        f"folder(s), {f['invited']} invited ({f['pending_invitations']} pending)"
+    )
+    rows = []
+    for h in res["hosts"]:
+        cap = h["capacity"]
+        rows.append(
+            {
+                "host": h["host"],
+                "backend": h["backend"],
+                "capacity": f"{format_size(cap['used_bytes'])} / {format_size(cap['total_bytes'])}",
+                "user": _quota_text(h["user"]),
+                "projects": [f"{p['project']}: {_quota_text(p)}" for p in h["projects"]],
+            }
+        )
+    emit(
+        rows,
+        [
+            ("host", "Host"),
+            ("backend", "Backend"),
+            ("capacity", "Capacity"),
+            ("user", "User quota"),
+            ("projects", "Project quotas"),
+        ],
+        fmt,
+    )
+
+
 @vfolder.command("list")
 @click.option("--name", help="Only folders whose name contains this.")
 @click.option("--status", help="ready, delete-pending, …")

@@ -182,3 +182,28 @@ bgtasks = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("finished_at", TS, nullable=True),
 )
+
+quota_scopes = sa.Table(
+    "quota_scopes",
+    metadata,
+    # One per (host, scope): created on first use with the owner's policy size (0 = no limit).
+    sa.Column("host", sa.String(64), primary_key=True),
+    sa.Column("scope_id", sa.String(64), primary_key=True),
+    sa.Column("limit_bytes", sa.BigInteger, nullable=False, default=0),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+scan_runs = sa.Table(
+    "scan_runs",
+    metadata,
+    # Reconcile scans: what they found and corrected, for `bai admin` and the benchmark.
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("folder_id", sa.Uuid, nullable=False),
+    sa.Column("files", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("corrected_files", sa.BigInteger, nullable=False),
+    sa.Column("corrected_bytes", sa.BigInteger, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("finished_at", TS, nullable=False),
+)

@@ -15,7 +15,7 @@ from bai.db import tables as t
 from bai.errors import InvalidRequest
 from bai.folders import actions
 from bai.folders.models import VFolder
-from bai.folders.quota import admit
+from bai.folders.quota import QuotaService
 from bai.folders.repository import add_usage, now, ref_of
 from bai.folders.service import FolderService
 from bai.folders.tokens import UPLOAD_TTL, TokenIssuer, TransferClaims
@@ -31,9 +31,15 @@ class TransferTicket:
 
 class FileService:
     def __init__(
-        self, engine: AsyncEngine, folders: FolderService, tokens: TokenIssuer, endpoint: str
+        self,
+        engine: AsyncEngine,
+        folders: FolderService,
+        tokens: TokenIssuer,
+        endpoint: str,
+        quota: QuotaService,
     ) -> None:
         self.engine = engine
+        self.quota = quota
         self.folders = folders
         self.tokens = tokens
         self.endpoint = endpoint
@@ -93,10 +99,10 @@ class FileService:
         vol = self.folders.volume(folder.host)
         await vol.confine(ref_of(folder), rel)  # refuse now, not after the data is sent
         async with self.engine.begin() as conn:
-            await admit(conn, folder, size)
+            await self.quota.admit(conn, folder, size)
             if size == 0:
                 # The official client sends no data for an empty file: create it now.
-                delta = await vol.commit_staged(upload_id, ref_of(folder), rel)
+                delta = await vol.commit_staged(ref_of(folder), upload_id, rel)
                 await add_usage(conn, folder.id, delta)
             else:
                 ts = now()

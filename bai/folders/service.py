@@ -32,6 +32,7 @@ from bai.folders.models import (
     VFolder,
 )
 from bai.folders.names import check_folder_name
+from bai.folders.quota import QuotaService
 from bai.folders.repository import (
     folder_by_id,
     now,
@@ -70,9 +71,15 @@ class FolderFilter:
 
 class FolderService:
     def __init__(
-        self, engine: AsyncEngine, volumes: dict[str, Volume], default_host: str, tasks: TaskRunner
+        self,
+        engine: AsyncEngine,
+        volumes: dict[str, Volume],
+        default_host: str,
+        tasks: TaskRunner,
+        quota: QuotaService,
     ) -> None:
         self.engine = engine
+        self.quota = quota
         self.volumes = volumes
         self.default_host = default_host
         self.tasks = tasks
@@ -202,6 +209,7 @@ class FolderService:
             )
             folder = await folder_by_id(conn, folder_id)
             assert folder is not None
+            await self.quota.ensure(conn, host, scope)
             # Data directory last: if it fails, the transaction rolls the row back too.
             await vol.create_folder(ref_of(folder))
         return await self.get(p, str(folder_id))

@@ -75,7 +75,7 @@ class TransferService:
 
     async def upload_state(self, token: str | None) -> UploadState:
         claims = self.tokens.verify(token, "upload")
-        await self._folder(claims, UPLOAD.statuses)
+        folder = await self._folder(claims, UPLOAD.statuses)
         async with self.engine.connect() as conn:
             live = await conn.scalar(
                 sa.select(t.uploads.c.id).where(t.uploads.c.id == claims.upload_id)
@@ -84,7 +84,7 @@ class TransferService:
         if live is None:
             # Finished (or zero-byte): the whole size is there.
             return UploadState(claims.size, claims.size)
-        return UploadState(await vol.staged_size(claims.upload_id), claims.size)
+        return UploadState(await vol.staged_size(ref_of(folder), claims.upload_id), claims.size)
 
     async def upload_chunk(
         self, token: str | None, offset: int, chunks: AsyncIterator[bytes]
@@ -102,9 +102,11 @@ class TransferService:
             if live is None:
                 raise NotFound("this upload has finished or expired; request a new one")
             vol = self.folders.volume(claims.host)
-            new_offset = await vol.write_staged(claims.upload_id, offset, chunks, claims.size)
+            new_offset = await vol.write_staged(
+                ref_of(folder), claims.upload_id, offset, chunks, claims.size
+            )
             if new_offset == claims.size:
-                delta = await vol.commit_staged(claims.upload_id, ref_of(folder), rel_of(claims))
+                delta = await vol.commit_staged(ref_of(folder), claims.upload_id, rel_of(claims))
                 async with self.engine.begin() as conn:
                     await add_usage(conn, folder.id, delta)
                     await conn.execute(t.uploads.delete().where(t.uploads.c.id == claims.upload_id))

@@ -12,6 +12,7 @@ from bai.server.controllers.admin import AdminController
 from bai.server.controllers.files import FilesController
 from bai.server.controllers.folders import FoldersController
 from bai.server.controllers.hosts import HostsController
+from bai.server.controllers.quota import QuotaController
 from bai.server.controllers.root import RootController
 from bai.server.controllers.tasks import TasksController
 from bai.server.controllers.transfers import TransfersController, tus_options_middleware
@@ -30,6 +31,7 @@ def create_app(services: NodeServices) -> Litestar:
             FilesController,
             TransfersController,
             TasksController,
+            QuotaController,
         ],
         on_startup=[services.start],
         on_shutdown=[services.stop],

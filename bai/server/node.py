@@ -12,10 +12,13 @@ from bai.config import DEFAULT_NODE_TOML, NodeConfig
 from bai.db.engine import create_engine, migrate, sqlite_url
 from bai.errors import ConfigError
 from bai.folders.files import FileService
+from bai.folders.quota import QuotaService
 from bai.folders.service import FolderService
+from bai.folders.status import StatusService
 from bai.folders.tasks import TaskRunner
 from bai.folders.tokens import TokenIssuer
 from bai.folders.transfers import TransferService
+from bai.folders.usage import UsageService
 from bai.hosts import HostService
 from bai.secrets import NodeSecret
 from bai.server.services import NodeServices
@@ -65,18 +68,23 @@ async def start_services(config: NodeConfig) -> StartedNode:
         await engine.dispose()
         raise
     tasks = TaskRunner(engine, node_id(config.data_dir))
-    folders = FolderService(engine, volumes, config.default_host, tasks)
+    quota = QuotaService(engine, volumes)
+    folders = FolderService(engine, volumes, config.default_host, tasks, quota)
     tokens = TokenIssuer(secret.derive(b"transfer-tokens"))
+    hosts = HostService(volumes, config.default_host)
     services = NodeServices(
         config=config,
         engine=engine,
         accounts=accounts,
-        hosts=HostService(volumes, config.default_host),
+        hosts=hosts,
         throttle=FailureThrottle(config.auth.throttle_failures, config.auth.throttle_window),
         tasks=tasks,
         folders=folders,
-        files=FileService(engine, folders, tokens, config.endpoint),
+        files=FileService(engine, folders, tokens, config.endpoint, quota),
         transfers=TransferService(engine, folders, tokens),
+        quota=quota,
+        usage=UsageService(engine, volumes),
+        status=StatusService(engine, hosts, quota),
     )
     return StartedNode(services, boot)
 

@@ -55,6 +55,13 @@ class UsageDelta:
 Progress = Callable[[int, int], None]
 
 
+@dataclass(frozen=True)
+class ScanResult:
+    files: int
+    bytes: int
+    complete: bool  # False when the deadline cut the walk short
+
+
 class Volume(ABC):
     backend: ClassVar[str]
     # Backend.AI's capability names: vfolder, quota, metric, fast-size, fast-scan …
@@ -125,20 +132,47 @@ class Volume(ABC):
     def walk(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[tuple[str, Entry]]:
         """Every entry below `rel` (paths relative to it), for archives."""
 
-    # ---- staged writes: data lands outside every folder and appears by atomic commit
+    # ---- staged writes: data lands outside every folder tree (but inside the folder's
+    # quota scope, where the backend has one) and appears by atomic commit
     @abstractmethod
-    async def staged_size(self, upload_id: str) -> int: ...
+    async def staged_size(self, ref: FolderRef, upload_id: str) -> int: ...
 
     @abstractmethod
     async def write_staged(
-        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], limit: int
+        self,
+        ref: FolderRef,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        limit: int,
     ) -> int:
         """Append at `offset` (which must be the staged size); return the new size."""
 
     @abstractmethod
     async def commit_staged(
-        self, upload_id: str, ref: FolderRef, rel: PurePosixPath
+        self, ref: FolderRef, upload_id: str, rel: PurePosixPath
     ) -> UsageDelta: ...
 
     @abstractmethod
-    async def discard_staged(self, upload_id: str) -> None: ...
+    async def discard_staged(self, ref: FolderRef, upload_id: str) -> None: ...
+
+    # ---- quota scopes and usage
+    @property
+    def quota_supported(self) -> bool:
+        return "quota" in self.capabilities
+
+    async def ensure_scope(self, scope_hex: str, limit: int) -> None:  # noqa: B027
+        """Prepare a quota scope (backends with kernel quotas create and limit it here);
+        a plain directory tree needs nothing."""
+
+    async def set_scope_limit(self, scope_hex: str, limit: int) -> None:  # noqa: B027
+        """Apply a scope's limit (0 = none) where the backend enforces quotas; elsewhere
+        the node enforces it at admission."""
+
+    async def scope_usage(self, scope_hex: str) -> int | None:
+        """Bytes used by a scope, if the backend knows it instantly; None otherwise."""
+        return None
+
+    @abstractmethod
+    async def scan_usage(self, ref: FolderRef, deadline: float | None = None) -> ScanResult:
+        """Count a folder's files and bytes by walking it (the reconcile scan)."""

@@ -14,18 +14,65 @@ import errno
 import os
 import shutil
 import stat as st
+import time
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 from bai.errors import ConfigError, Conflict, InvalidPath, InvalidRequest, NotFound, QuotaExceeded
 from bai.paths import is_top
-from bai.storage.base import Capacity, Entry, FolderRef, Progress, UsageDelta, Volume
+from bai.storage.base import (
+    Capacity,
+    Entry,
+    FolderRef,
+    Progress,
+    ScanResult,
+    UsageDelta,
+    Volume,
+)
 
 STAGING = ".bai-staging"
 TRASH = ".bai-trash"
 _BATCH = 1000
 _READ_CHUNK = 1 << 20
 _WRITE_BUFFER = 4 << 20
+SCAN_WORKERS = 8
+
+
+def _scan_dir(path: str) -> tuple[int, int, list[str]]:
+    files = size = 0
+    subdirs: list[str] = []
+    try:
+        with os.scandir(path) as it:
+            for e in it:
+                try:
+                    if e.is_dir(follow_symlinks=False):
+                        subdirs.append(e.path)
+                    else:
+                        files += 1
+                        size += e.stat(follow_symlinks=False).st_size
+                except FileNotFoundError:
+                    continue  # removed while we looked
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    return files, size, subdirs
+
+
+def scan_tree(root: str, deadline: float | None = None) -> ScanResult:
+    """Files and bytes below `root`: directories scanned by a thread pool (scandir releases
+    the GIL, so directories are read in parallel), stopping at `deadline` (monotonic)."""
+    files = size = 0
+    pending = [root]
+    with ThreadPoolExecutor(max_workers=SCAN_WORKERS, thread_name_prefix="bai-scan") as pool:
+        while pending:
+            if deadline is not None and time.monotonic() > deadline:
+                return ScanResult(files, size, complete=False)
+            batch, pending = pending[:256], pending[256:]
+            for f, b, subdirs in pool.map(_scan_dir, batch):
+                files += f
+                size += b
+                pending.extend(subdirs)
+    return ScanResult(files, size, complete=True)
 
 
 def _entry(name: str, s: os.stat_result, target: str | None = None) -> Entry:
@@ -75,6 +122,12 @@ class VfsVolume(Volume):
         if not os.access(root, os.W_OK | os.X_OK):
             raise ConfigError(f"volume.{self.name}.path: {root} is not writable by this user")
 
+    async def scan_usage(self, ref: FolderRef, deadline: float | None = None) -> ScanResult:
+        root = self.folder_path(ref)
+        if not root.is_dir():
+            raise NotFound("the folder's data is missing on its volume")
+        return await asyncio.to_thread(scan_tree, str(root), deadline)
+
     async def capacity(self) -> Capacity:
         usage = await asyncio.to_thread(shutil.disk_usage, self.root)
         return Capacity(used=usage.used, total=usage.total)
@@ -105,10 +158,17 @@ class VfsVolume(Volume):
             return Path(real)
         return final
 
-    def _stage(self, upload_id: str) -> Path:
+    def staging_dir(self, ref: FolderRef) -> Path:
+        # Same filesystem as the folders, so a commit is one rename(2).
+        return self.root / STAGING
+
+    def trash_dir(self, ref: FolderRef) -> Path:
+        return self.root / TRASH
+
+    def _stage(self, ref: FolderRef, upload_id: str) -> Path:
         if not upload_id.isalnum():
             raise InvalidRequest("malformed upload id")
-        return self.root / STAGING / upload_id
+        return self.staging_dir(ref) / upload_id
 
     # ---- folders ---------------------------------------------------------------------------
 
@@ -122,7 +182,7 @@ class VfsVolume(Volume):
     async def remove_folder(self, ref: FolderRef) -> None:
         def work() -> None:
             path = self.folder_path(ref)
-            trash = self.root / TRASH / ref.id.hex
+            trash = self.trash_dir(ref) / ref.id.hex
             # Rename first: the folder disappears at once and atomically; the slow removal
             # then works on a private tree, and a rerun after a crash finds it there.
             if path.exists():
@@ -352,17 +412,22 @@ class VfsVolume(Volume):
 
     # ---- staged writes ---------------------------------------------------------------------
 
-    async def staged_size(self, upload_id: str) -> int:
-        path = self._stage(upload_id)
+    async def staged_size(self, ref: FolderRef, upload_id: str) -> int:
+        path = self._stage(ref, upload_id)
         try:
             return (await asyncio.to_thread(os.stat, path)).st_size
         except FileNotFoundError:
             return 0
 
     async def write_staged(
-        self, upload_id: str, offset: int, chunks: AsyncIterator[bytes], limit: int
+        self,
+        ref: FolderRef,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        limit: int,
     ) -> int:
-        path = self._stage(upload_id)
+        path = self._stage(ref, upload_id)
         fd = await asyncio.to_thread(os.open, path, os.O_WRONLY | os.O_CREAT, 0o644)
         try:
             size = os.fstat(fd).st_size
@@ -385,8 +450,8 @@ class VfsVolume(Volume):
         finally:
             os.close(fd)
 
-    async def commit_staged(self, upload_id: str, ref: FolderRef, rel: PurePosixPath) -> UsageDelta:
-        staged = self._stage(upload_id)
+    async def commit_staged(self, ref: FolderRef, upload_id: str, rel: PurePosixPath) -> UsageDelta:
+        staged = self._stage(ref, upload_id)
         if is_top(rel):
             raise InvalidRequest("an upload needs a file name")
         if len(rel.parts) > 1:
@@ -417,6 +482,6 @@ class VfsVolume(Volume):
         except OSError as e:
             raise _os_error(e, rel) from None
 
-    async def discard_staged(self, upload_id: str) -> None:
-        path = self._stage(upload_id)
+    async def discard_staged(self, ref: FolderRef, upload_id: str) -> None:
+        path = self._stage(ref, upload_id)
         await asyncio.to_thread(path.unlink, missing_ok=True)

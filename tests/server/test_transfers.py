@@ -179,9 +179,10 @@ async def test_host_grants_are_enforced(node: InProcessNode, folder: str) -> Non
 
 
 async def test_quota_admission_before_any_byte(node: InProcessNode, folder: str) -> None:
-    await node.admin.request(
-        "PUT", "/admin/resource-policies/user/default", json={"max_quota_scope_size": 1000}
+    res = await node.admin.request(
+        "PUT", "/admin/quota-scopes/local/admin@bai.local", json={"limit": 1000}
     )
+    assert res["limit_bytes"] == 1000 and res["kernel_enforced"] is False
     url = await ticket(node, "upload", folder, path="fits", size=600)
     await patch(node, url, 0, b"x" * 600)
     with pytest.raises(QuotaExceeded, match="quota exceeded"):

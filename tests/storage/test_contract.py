@@ -42,8 +42,8 @@ async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
 
 async def put(volume: Volume, ref: FolderRef, path: str, data: bytes) -> None:
     uid = uuid.uuid4().hex
-    assert await volume.write_staged(uid, 0, chunks(data), len(data)) == len(data)
-    await volume.commit_staged(uid, ref, P(path))
+    assert await volume.write_staged(ref, uid, 0, chunks(data), len(data)) == len(data)
+    await volume.commit_staged(ref, uid, P(path))
 
 
 async def read_all(volume: Volume, ref: FolderRef, path: str) -> bytes:
@@ -66,27 +66,27 @@ async def test_folder_lifecycle(volume: Volume, ref: FolderRef) -> None:
 
 async def test_staged_write_commit_and_usage(volume: Volume, ref: FolderRef) -> None:
     uid = uuid.uuid4().hex
-    assert await volume.write_staged(uid, 0, chunks(b"abc"), 6) == 3
-    assert await volume.staged_size(uid) == 3
+    assert await volume.write_staged(ref, uid, 0, chunks(b"abc"), 6) == 3
+    assert await volume.staged_size(ref, uid) == 3
     assert await names(volume, ref) == set()  # nothing visible before the commit
     with pytest.raises(Conflict):
-        await volume.write_staged(uid, 1, chunks(b"x"), 6)  # wrong offset
-    assert await volume.write_staged(uid, 3, chunks(b"d", b"ef"), 6) == 6
+        await volume.write_staged(ref, uid, 1, chunks(b"x"), 6)  # wrong offset
+    assert await volume.write_staged(ref, uid, 3, chunks(b"d", b"ef"), 6) == 6
     with pytest.raises(InvalidRequest):
-        await volume.write_staged(uid, 6, chunks(b"g"), 6)  # past the declared size
-    delta = await volume.commit_staged(uid, ref, P("dir/f.bin"))
+        await volume.write_staged(ref, uid, 6, chunks(b"g"), 6)  # past the declared size
+    delta = await volume.commit_staged(ref, uid, P("dir/f.bin"))
     assert (delta.files, delta.bytes) == (1, 6)
     assert await read_all(volume, ref, "dir/f.bin") == b"abcdef"
     # Overwrite: last commit wins, usage changes by the difference.
     uid2 = uuid.uuid4().hex
-    await volume.write_staged(uid2, 0, chunks(b"xy"), 2)
-    delta = await volume.commit_staged(uid2, ref, P("dir/f.bin"))
+    await volume.write_staged(ref, uid2, 0, chunks(b"xy"), 2)
+    delta = await volume.commit_staged(ref, uid2, P("dir/f.bin"))
     assert (delta.files, delta.bytes) == (0, -4)
     assert await read_all(volume, ref, "dir/f.bin") == b"xy"
 
 
 async def test_zero_byte_commit(volume: Volume, ref: FolderRef) -> None:
-    await volume.commit_staged(uuid.uuid4().hex, ref, P("empty"))
+    await volume.commit_staged(ref, uuid.uuid4().hex, P("empty"))
     assert (await volume.stat(ref, P("empty"))).size == 0
 
 
@@ -144,7 +144,7 @@ async def test_delete_rules(volume: Volume, ref: FolderRef) -> None:
 async def test_listing_is_batched(volume: Volume, ref: FolderRef) -> None:
     await volume.mkdir(ref, P("many"), parents=False, exist_ok=False)
     for i in range(2500):
-        await volume.commit_staged(uuid.uuid4().hex, ref, P(f"many/f{i}"))
+        await volume.commit_staged(ref, uuid.uuid4().hex, P(f"many/f{i}"))
     sizes = [len(b) async for b in volume.list_dir(ref, P("many"))]
     assert sum(sizes) == 2500 and max(sizes) <= 1000
 

@@ -1,0 +1,190 @@
+"""Provides `UsageService`: keeps folder usage true when files change behind the node's back.
+
+The node counts every write it makes itself (exactly, in the database). Compute sessions
+and people with a shell change files too; a watcher per volume notices such changes and
+reconciles the touched folders a moment later, and a reconcile scan (bounded in time, taken
+up again where a deadline stopped it) corrects any drift and records what it corrected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+from watchfiles import awatch
+
+from bai.db import tables as t
+from bai.errors import NotFound
+from bai.folders.models import DELETE_STATES
+from bai.folders.repository import folder_by_id, now, ref_of
+from bai.storage.base import Volume
+from bai.storage.vfs import STAGING, TRASH, VfsVolume
+
+log = logging.getLogger("bai.usage")
+v = t.vfolders
+DEBOUNCE = 1.0
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    folder_id: uuid.UUID
+    files: int
+    bytes: int
+    corrected_files: int
+    corrected_bytes: int
+    seconds: float
+    complete: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "folder_id": str(self.folder_id),
+            "files": self.files,
+            "bytes": self.bytes,
+            "corrected_files": self.corrected_files,
+            "corrected_bytes": self.corrected_bytes,
+            "seconds": round(self.seconds, 3),
+            "complete": self.complete,
+        }
+
+
+class UsageService:
+    def __init__(self, engine: AsyncEngine, volumes: dict[str, Volume]) -> None:
+        self.engine = engine
+        self.volumes = volumes
+        self._watchers: list[asyncio.Task[None]] = []
+        self._dirty: dict[uuid.UUID, float] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    async def reconcile(self, folder_id: uuid.UUID, budget: float | None = None) -> Reconciled:
+        """Walk one folder and make the database agree with the disk.
+
+        With a time budget, a walk the deadline cuts short corrects nothing (a partial count
+        is not the truth); the folder stays marked and is walked again later."""
+        async with self.engine.connect() as conn:
+            folder = await folder_by_id(conn, folder_id)
+        if folder is None:
+            raise NotFound(f"no folder {folder_id}")
+        vol = self.volumes[folder.host]
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + budget if budget else None
+        result = await vol.scan_usage(ref_of(folder), deadline)
+        seconds = time.perf_counter() - t0
+        if not result.complete:
+            self._dirty[folder_id] = time.monotonic()
+            return Reconciled(folder_id, result.files, result.bytes, 0, 0, seconds, False)
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(v.c.num_files, v.c.cur_size).where(v.c.id == folder_id)
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"no folder {folder_id}")
+            d_files, d_bytes = result.files - row.num_files, result.bytes - row.cur_size
+            if d_files or d_bytes:
+                # Apply the difference, not the total: writes that landed during the walk
+                # already moved the counters and must not be lost.
+                await conn.execute(
+                    v.update()
+                    .where(v.c.id == folder_id)
+                    .values(num_files=v.c.num_files + d_files, cur_size=v.c.cur_size + d_bytes)
+                )
+            await conn.execute(
+                t.scan_runs.insert().values(
+                    id=uuid.uuid4(),
+                    folder_id=folder_id,
+                    files=result.files,
+                    bytes=result.bytes,
+                    corrected_files=d_files,
+                    corrected_bytes=d_bytes,
+                    seconds=seconds,
+                    finished_at=now(),
+                )
+            )
+        if d_files or d_bytes:
+            log.info(
+                "reconciled folder %s: corrected %+d files, %+d bytes", folder_id, d_files, d_bytes
+            )
+        return Reconciled(folder_id, result.files, result.bytes, d_files, d_bytes, seconds, True)
+
+    async def reconcile_all(self, host: str | None = None) -> list[Reconciled]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(v.c.id, v.c.host).where(v.c.status.not_in(DELETE_STATES))
+            )
+            ids = [r.id for r in rows if host is None or r.host == host]
+        out = []
+        for fid in ids:
+            with contextlib.suppress(NotFound):
+                out.append(await self.reconcile(fid))
+        return out
+
+    # ---- watching --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for vol in self.volumes.values():
+            if isinstance(vol, VfsVolume):
+                self._watchers.append(
+                    asyncio.create_task(self._watch(vol), name=f"bai-watch-{vol.name}")
+                )
+        self._flusher = asyncio.create_task(self._flush_loop(), name="bai-usage-flush")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in [*self._watchers, *([self._flusher] if self._flusher else [])]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def folder_of(self, vol: VfsVolume, path: str) -> uuid.UUID | None:
+        """The folder a changed path belongs to (layout: scope/aa/bb/rest-of-id/…)."""
+        try:
+            rel = Path(path).relative_to(vol.root).parts
+        except ValueError:
+            return None
+        if len(rel) < 4 or rel[0] in (STAGING, TRASH) or STAGING in rel or TRASH in rel:
+            return None
+        try:
+            return uuid.UUID(hex=rel[1] + rel[2] + rel[3])
+        except ValueError:
+            return None
+
+    async def _watch(self, vol: VfsVolume) -> None:
+        try:
+            async for changes in awatch(
+                vol.root,
+                stop_event=self._stop,
+                debounce=200,
+                recursive=True,
+                ignore_permission_denied=True,
+            ):
+                stamp = time.monotonic()
+                for _, path in changes:
+                    fid = self.folder_of(vol, path)
+                    if fid is not None:
+                        self._dirty[fid] = stamp
+        except Exception:  # a watcher that dies must not take the node with it
+            log.exception("file watcher for volume %s stopped; reconcile scans still run", vol.name)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(DEBOUNCE / 2)
+            quiet = time.monotonic() - DEBOUNCE
+            ready = [fid for fid, stamp in list(self._dirty.items()) if stamp <= quiet]
+            for fid in ready:
+                self._dirty.pop(fid, None)
+                try:
+                    await self.reconcile(fid, budget=30.0)
+                except NotFound:
+                    pass
+                except Exception:
+                    log.exception("reconcile of folder %s failed", fid)
