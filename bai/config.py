@@ -13,8 +13,8 @@ from typing import Any
 
 from bai.errors import ConfigError
 
-# Backends this build can run; btrfs and minio join as their volume classes land.
-BACKENDS = ("vfs",)
+# Backends this build can run; minio joins when its volume class lands.
+BACKENDS = ("vfs", "btrfs")
 DEFAULT_VOLUME = "local"
 
 DEFAULT_NODE_TOML = """\

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from bai.client import BaiClient, ClientConfig
 from bai.config import NodeConfig, parse_config
 from bai.server.app import create_app
 from bai.server.node import start_services
-from tests.harness import NodeProcess, ensure_official_client
+from tests.harness import NodeProcess, btrfs_unavailable, ensure_official_client
 
 TEST_TOML = """
 [auth]
@@ -74,3 +75,28 @@ def live_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]
 @pytest.fixture(scope="session")
 def official_cli() -> Path:
     return ensure_official_client()
+
+
+@pytest.fixture(scope="session")
+def btrfs_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A freshly made btrfs filesystem on a loop-mounted image file, removed afterwards."""
+    why = btrfs_unavailable()
+    if why:
+        pytest.skip(f"BTRFS TESTS NOT RUN: {why}")
+    base = tmp_path_factory.mktemp("btrfs")
+    image, mnt = base / "volume.img", base / "mnt"
+    mnt.mkdir()
+    with image.open("wb") as f:
+        f.truncate(2 << 30)
+    subprocess.run(["mkfs.btrfs", "-q", str(image)], check=True, capture_output=True)
+    res = subprocess.run(
+        ["mount", "-o", "loop", str(image), str(mnt)], capture_output=True, text=True
+    )
+    if res.returncode != 0:
+        pytest.skip(f"BTRFS TESTS NOT RUN: loop mount failed: {res.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        if subprocess.run(["umount", str(mnt)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+        image.unlink(missing_ok=True)

@@ -156,3 +156,16 @@ def random_file(path: Path, size: int) -> Path:
             f.write(os.urandom(n))
             left -= n
     return path
+
+
+def btrfs_unavailable() -> str | None:
+    """Why btrfs volumes cannot be tested on this machine, or None if they can."""
+    import shutil
+
+    if os.geteuid() != 0:
+        return "loop-mounting a btrfs image needs root"
+    if not shutil.which("mkfs.btrfs") or not shutil.which("btrfs"):
+        return "btrfs-progs is not installed (scripts/test installs it)"
+    if not Path("/dev/loop-control").exists():
+        return "this kernel or container has no loop devices (/dev/loop-control missing)"
+    return None

@@ -97,9 +97,11 @@ class QuotaService:
         await self._volume(host).ensure_scope(scope_hex(scope_id), limit)
         return limit
 
-    async def usage(self, conn: AsyncConnection, host: str, scope_id: str) -> int:
+    async def usage(
+        self, conn: AsyncConnection, host: str, scope_id: str, fresh: bool = False
+    ) -> int:
         """Instant on every backend: the kernel's count, or the node's exact accounting."""
-        fast = await self._volume(host).scope_usage(scope_hex(scope_id))
+        fast = await self._volume(host).scope_usage(scope_hex(scope_id), fresh)
         if fast is not None:
             return fast
         used = await conn.scalar(
@@ -114,6 +116,8 @@ class QuotaService:
         if not limit:
             return
         used = await self.usage(conn, folder.host, folder.quota_scope_id)
+        if used + incoming > limit:
+            used = await self.usage(conn, folder.host, folder.quota_scope_id, fresh=True)
         if used + incoming > limit:
             left = max(limit - used, 0)
             raise QuotaExceeded(

@@ -169,8 +169,9 @@ class Volume(ABC):
         """Apply a scope's limit (0 = none) where the backend enforces quotas; elsewhere
         the node enforces it at admission."""
 
-    async def scope_usage(self, scope_hex: str) -> int | None:
-        """Bytes used by a scope, if the backend knows it instantly; None otherwise."""
+    async def scope_usage(self, scope_hex: str, fresh: bool = False) -> int | None:
+        """Bytes used by a scope, if the backend knows it instantly; None otherwise.
+        `fresh` settles pending frees first (slower; used before refusing a write)."""
         return None
 
     @abstractmethod

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from bai.config import VolumeConfig
 from bai.errors import ConfigError
 from bai.storage.base import Volume
+from bai.storage.btrfs import BtrfsVolume
 from bai.storage.vfs import VfsVolume
 
-BACKEND_CLASSES: dict[str, type[Volume]] = {"vfs": VfsVolume}
+BACKEND_CLASSES: dict[str, type[Volume]] = {"vfs": VfsVolume, "btrfs": BtrfsVolume}
 
 
 async def open_volumes(configs: dict[str, VolumeConfig]) -> dict[str, Volume]:

@@ -39,6 +39,17 @@ _WRITE_BUFFER = 4 << 20
 SCAN_WORKERS = 8
 
 
+def _pwrite_all(fd: int, data: bytes, pos: int) -> int:
+    """Write all of `data`: near a quota limit pwrite(2) may write part and return; the next
+    call then fails with EDQUOT, which is what the caller must see."""
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, pos)
+        pos += n
+        view = view[n:]
+    return len(data)
+
+
 def _scan_dir(path: str) -> tuple[int, int, list[str]]:
     files = size = 0
     subdirs: list[str] = []
@@ -440,10 +451,10 @@ class VfsVolume(Volume):
                     raise InvalidRequest(f"upload goes past its declared size of {limit} bytes")
                 buf += chunk
                 if len(buf) >= _WRITE_BUFFER:
-                    pos += await asyncio.to_thread(os.pwrite, fd, bytes(buf), pos)
+                    pos += await asyncio.to_thread(_pwrite_all, fd, bytes(buf), pos)
                     buf.clear()
             if buf:
-                pos += await asyncio.to_thread(os.pwrite, fd, bytes(buf), pos)
+                pos += await asyncio.to_thread(_pwrite_all, fd, bytes(buf), pos)
             return pos
         except OSError as e:
             raise _os_error(e, PurePosixPath("upload")) from None

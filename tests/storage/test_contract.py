@@ -18,8 +18,11 @@ from bai.storage.registry import BACKEND_CLASSES
 
 @pytest.fixture(params=sorted(BACKEND_CLASSES))
 async def volume(request: pytest.FixtureRequest, tmp_path: Path) -> Volume:
+    base = tmp_path
+    if request.param == "btrfs":
+        base = request.getfixturevalue("btrfs_root") / uuid.uuid4().hex
     cls = BACKEND_CLASSES[request.param]
-    vol = cls(VolumeConfig("t", request.param, tmp_path / "vol"))
+    vol = cls(VolumeConfig("t", request.param, base / "vol"))
     await vol.init()
     return vol
 
@@ -27,6 +30,7 @@ async def volume(request: pytest.FixtureRequest, tmp_path: Path) -> Volume:
 @pytest.fixture
 async def ref(volume: Volume) -> FolderRef:
     r = FolderRef(uuid.uuid4().hex, uuid.uuid4())
+    await volume.ensure_scope(r.scope_hex, 0)
     await volume.create_folder(r)
     return r
 
@@ -168,7 +172,7 @@ async def test_walk_lists_tree(volume: Volume, ref: FolderRef) -> None:
 
 
 async def test_symlinks_never_lead_out(volume: Volume, ref: FolderRef, tmp_path: Path) -> None:
-    if volume.backend != "vfs":
+    if volume.backend not in ("vfs", "btrfs"):
         pytest.skip("symlinks exist only on filesystem backends")
     from bai.storage.vfs import VfsVolume
 
@@ -195,3 +199,13 @@ async def test_symlinks_never_lead_out(volume: Volume, ref: FolderRef, tmp_path:
     assert await read_all(volume, ref, "alias") == b"ok"  # links inside are fine
     await volume.delete(ref, [P("escape"), P("leak")], recursive=True)
     assert (outside / "secret").read_text() == "s3cret"  # removing a link never follows it
+
+
+async def test_usage_scan_counts_files_and_bytes(volume: Volume, ref: FolderRef) -> None:
+    await put(volume, ref, "s/a.bin", b"a" * 1000)
+    await put(volume, ref, "s/deep/b.bin", b"b" * 24)
+    await volume.mkdir(ref, P("s/empty"), parents=False, exist_ok=False)
+    result = await volume.scan_usage(ref)
+    assert (result.files, result.bytes, result.complete) == (2, 1024, True)
+    cut = await volume.scan_usage(ref, deadline=0.0)  # a deadline already passed
+    assert cut.complete is False
