@@ -11,13 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import multiprocessing
 import os
 import shutil
 import stat as st
-import time
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path, PurePosixPath
 
 from bai.errors import ConfigError, Conflict, InvalidPath, InvalidRequest, NotFound, QuotaExceeded
@@ -31,13 +28,13 @@ from bai.storage.base import (
     UsageDelta,
     Volume,
 )
+from bai.storage.scan import scan_tree
 
 STAGING = ".bai-staging"
 TRASH = ".bai-trash"
 _BATCH = 1000
 _READ_CHUNK = 1 << 20
 _WRITE_BUFFER = 4 << 20
-PARALLEL_MIN_SUBDIRS = 16
 
 
 def _pwrite_all(fd: int, data: bytes, pos: int) -> int:
@@ -49,69 +46,6 @@ def _pwrite_all(fd: int, data: bytes, pos: int) -> int:
         pos += n
         view = view[n:]
     return len(data)
-
-
-def _walk_sum(path: str, deadline: float | None) -> tuple[int, int, bool]:
-    """Files and bytes below `path`, depth-first with scandir; stops at `deadline`."""
-    files = size = 0
-    stack = [path]
-    while stack:
-        if deadline is not None and time.monotonic() > deadline:
-            return files, size, False
-        try:
-            with os.scandir(stack.pop()) as it:
-                for e in it:
-                    try:
-                        if e.is_dir(follow_symlinks=False):
-                            stack.append(e.path)
-                        else:
-                            files += 1
-                            size += e.stat(follow_symlinks=False).st_size
-                    except FileNotFoundError:
-                        continue  # removed while we looked
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-    return files, size, True
-
-
-_pool: ProcessPoolExecutor | None = None
-
-
-def _scan_pool() -> ProcessPoolExecutor:
-    # Processes, not threads: the per-entry work is Python, so threads would share one core.
-    # forkserver: forking a process that runs threads and an event loop is unsafe.
-    global _pool
-    if _pool is None:
-        ctx = multiprocessing.get_context("forkserver")
-        _pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 2, mp_context=ctx)
-    return _pool
-
-
-def scan_tree(root: str, deadline: float | None = None) -> ScanResult:
-    """Files and bytes below `root`. Top-level subtrees are walked in parallel by a pool of
-    processes (one per core); the walk stops at `deadline` (a `time.monotonic()` value)."""
-    files = size = 0
-    subdirs: list[str] = []
-    with os.scandir(root) as it:
-        for e in it:
-            if e.is_dir(follow_symlinks=False):
-                subdirs.append(e.path)
-            else:
-                files += 1
-                size += e.stat(follow_symlinks=False).st_size
-    complete = True
-    if len(subdirs) < PARALLEL_MIN_SUBDIRS or (os.cpu_count() or 1) < 2:
-        parts = [_walk_sum(d, deadline) for d in subdirs]
-    else:
-        chunk = max(1, len(subdirs) // ((os.cpu_count() or 2) * 8))
-        parts = list(
-            _scan_pool().map(_walk_sum, subdirs, [deadline] * len(subdirs), chunksize=chunk)
-        )
-    for f, b, done in parts:
-        files += f
-        size += b
-        complete = complete and done
-    return ScanResult(files, size, complete)
 
 
 def _entry(name: str, s: os.stat_result, target: str | None = None) -> Entry:
