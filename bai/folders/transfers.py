@@ -15,7 +15,7 @@ from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from bai.folders.actions import DOWNLOAD, UPLOAD
 from bai.folders.files import rel_of
 from bai.folders.models import VFolder
-from bai.folders.repository import add_usage, folder_by_id, ref_of
+from bai.folders.repository import add_usage, folder_by_id, now, ref_of
 from bai.folders.service import FolderService
 from bai.folders.tokens import TokenIssuer, TransferClaims
 from bai.storage.base import Entry
@@ -80,10 +80,9 @@ class TransferService:
             live = await conn.scalar(
                 sa.select(t.uploads.c.id).where(t.uploads.c.id == claims.upload_id)
             )
-        vol = self.folders.volume(claims.host)
         if live is None:
-            # Finished (or zero-byte): the whole size is there.
-            return UploadState(claims.size, claims.size)
+            raise NotFound("this upload has finished or expired; request a new one")
+        vol = self.folders.volume(claims.host)
         return UploadState(await vol.staged_size(ref_of(folder), claims.upload_id), claims.size)
 
     async def upload_chunk(
@@ -112,6 +111,24 @@ class TransferService:
                     await conn.execute(t.uploads.delete().where(t.uploads.c.id == claims.upload_id))
                 self._locks.pop(claims.upload_id, None)
             return new_offset
+
+    async def cleanup_expired(self) -> int:
+        """Forget uploads whose token has expired and free their staged bytes (which count
+        against the quota scope on btrfs)."""
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(t.uploads.c.id, t.uploads.c.folder_id).where(
+                        t.uploads.c.expires_at < now()
+                    )
+                )
+            ).all()
+            for row in rows:
+                folder = await folder_by_id(conn, row.folder_id)
+                if folder is not None:
+                    await self.folders.volume(folder.host).discard_staged(ref_of(folder), row.id)
+                await conn.execute(t.uploads.delete().where(t.uploads.c.id == row.id))
+        return len(rows)
 
     # ---- downloads -------------------------------------------------------------------------
 

@@ -6,12 +6,14 @@ import io
 import os
 import time
 import zipfile
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 
+from bai.db.tables import uploads
 from bai.errors import Forbidden, InvalidRequest, QuotaExceeded
 from tests.conftest import InProcessNode
 
@@ -190,3 +192,19 @@ async def test_quota_admission_before_any_byte(node: InProcessNode, folder: str)
     vol = node.config.volumes["local"].path
     assert vol is not None
     assert not list((vol / ".bai-staging").iterdir())  # nothing staged for the refusal
+
+
+async def test_expired_uploads_are_cleaned_up(node: InProcessNode, folder: str) -> None:
+    url = await ticket(node, "upload", folder, path="abandoned", size=10)
+    await patch(node, url, 0, b"12345")
+    vol = node.config.volumes["local"].path
+    assert vol is not None
+    assert len(list((vol / ".bai-staging").iterdir())) == 1
+    services = node.app.state.services
+    assert await services.transfers.cleanup_expired() == 0  # not expired yet
+    async with services.engine.begin() as conn:
+        await conn.execute(uploads.update().values(expires_at=datetime(2000, 1, 1, tzinfo=UTC)))
+    assert await services.transfers.cleanup_expired() == 1
+    assert list((vol / ".bai-staging").iterdir()) == []
+    head = await node.http.head(url, headers={"Tus-Resumable": "1.0.0"})
+    assert head.status_code == 404
