@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -49,7 +50,13 @@ def make_config(tmp_path: Path, extra: str = "") -> NodeConfig:
 
 @pytest.fixture
 async def node(tmp_path: Path) -> AsyncIterator[InProcessNode]:
-    config = make_config(tmp_path)
+    async with in_process_node(make_config(tmp_path)) as n:
+        yield n
+
+
+@contextlib.asynccontextmanager
+async def in_process_node(config: NodeConfig) -> AsyncIterator[InProcessNode]:
+    """The Litestar app of a node with `config`, in this process, with its admin client."""
     started = await start_services(config)
     app = create_app(started.services)
     kp = started.bootstrap.admin_keypair

@@ -139,3 +139,43 @@ async def add_usage(conn: AsyncConnection, folder_id: uuid.UUID, delta: UsageDel
             cur_size=_floor0(v.c.cur_size + delta.bytes),
         )
     )
+
+
+async def insert_folder(
+    conn: AsyncConnection,
+    *,
+    folder_id: uuid.UUID,
+    host: str,
+    scope: str,
+    name: str,
+    usage_mode: str,
+    permission: str,
+    ownership: str,
+    user_id: uuid.UUID | None,
+    project_id: uuid.UUID | None,
+    creator: str,
+    cloneable: bool,
+    status: str,
+) -> None:
+    ts = now()
+    await conn.execute(
+        v.insert().values(
+            id=folder_id,
+            host=host,
+            quota_scope_id=scope,
+            name=name,
+            usage_mode=usage_mode,
+            permission=permission,
+            ownership_type=ownership,
+            user_id=user_id,
+            project_id=project_id,
+            creator=creator,
+            cloneable=cloneable,
+            status=status,
+            status_history={status: ts.isoformat()},
+            status_changed=ts,
+            created_at=ts,
+            num_files=0,
+            cur_size=0,
+        )
+    )

@@ -35,7 +35,7 @@ from bai.folders.names import check_folder_name
 from bai.folders.quota import QuotaService
 from bai.folders.repository import (
     folder_by_id,
-    now,
+    insert_folder,
     ref_of,
     set_status,
     visible_folders,
@@ -185,27 +185,20 @@ class FolderService:
                 permission = "wd" if permission == "rw" else permission
             await self._check_name_free(conn, p, name, project_id)
             folder_id = uuid.uuid4()
-            ts = now()
-            await conn.execute(
-                v.insert().values(
-                    id=folder_id,
-                    host=host,
-                    quota_scope_id=scope,
-                    name=name,
-                    usage_mode=usage_mode,
-                    permission=permission,
-                    ownership_type=ownership,
-                    user_id=p.user_id if ownership == "user" else None,
-                    project_id=project_id,
-                    creator=p.email,
-                    cloneable=cloneable,
-                    status=READY,
-                    status_history={READY: ts.isoformat()},
-                    status_changed=ts,
-                    created_at=ts,
-                    num_files=0,
-                    cur_size=0,
-                )
+            await insert_folder(
+                conn,
+                folder_id=folder_id,
+                host=host,
+                scope=scope,
+                name=name,
+                usage_mode=usage_mode,
+                permission=permission,
+                ownership=ownership,
+                user_id=p.user_id if ownership == "user" else None,
+                project_id=project_id,
+                creator=p.email,
+                cloneable=cloneable,
+                status=READY,
             )
             folder = await folder_by_id(conn, folder_id)
             assert folder is not None
@@ -371,28 +364,23 @@ class FolderService:
             await self._check_folder_count(conn, p)
             await self._check_name_free(conn, p, target_name)
             target_id = uuid.uuid4()
-            ts = now()
-            await conn.execute(
-                v.insert().values(
-                    id=target_id,
-                    host=host,
-                    quota_scope_id=f"user:{p.user_id}",
-                    name=target_name,
-                    usage_mode=usage_mode or src.usage_mode,
-                    permission="wd",
-                    ownership_type="user",
-                    user_id=p.user_id,
-                    project_id=None,
-                    creator=p.email,
-                    cloneable=False,
-                    status=CLONING,
-                    status_history={CLONING: ts.isoformat()},
-                    status_changed=ts,
-                    created_at=ts,
-                    num_files=0,
-                    cur_size=0,
-                )
+            scope = f"user:{p.user_id}"
+            await insert_folder(
+                conn,
+                folder_id=target_id,
+                host=host,
+                scope=scope,
+                name=target_name,
+                usage_mode=usage_mode or src.usage_mode,
+                permission="wd",
+                ownership="user",
+                user_id=p.user_id,
+                project_id=None,
+                creator=p.email,
+                cloneable=False,
+                status=CLONING,
             )
+            await self.quota.ensure(conn, host, scope)
             await set_status(conn, src.id, CLONING)
             task_id = await self.tasks.submit(conn, "clone", src.id, target_id)
         self.tasks.wake()

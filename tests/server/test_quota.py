@@ -9,13 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from litestar.testing import AsyncTestClient
 
-from bai.client import BaiClient, ClientConfig
 from bai.errors import Forbidden, NotFound, QuotaExceeded
-from bai.server.app import create_app
-from bai.server.node import start_services
-from tests.conftest import InProcessNode, make_config
+from tests.conftest import InProcessNode, in_process_node, make_config
 
 
 def folder_dir(node: InProcessNode, host: str, info: dict[str, str]) -> Path:
@@ -115,18 +111,8 @@ async def btrfs_node(tmp_path: Path, btrfs_root: Path) -> AsyncIterator[InProces
         f'\n[volume.fast]\nbackend = "btrfs"\npath = "{vol}"\n'
         '[volume.local]\nbackend = "vfs"\npath = "volumes/local"\n',
     )
-    started = await start_services(config)
-    app = create_app(started.services)
-    kp = started.bootstrap.admin_keypair
-    assert kp is not None
-    try:
-        async with AsyncTestClient(app=app, base_url="http://testserver.local") as http:
-            admin = BaiClient(
-                ClientConfig("http://testserver.local", kp.access_key, kp.secret_key), http=http
-            )
-            yield InProcessNode(app, http, config, admin)
-    finally:
-        await started.services.close()
+    async with in_process_node(config) as n:
+        yield n
 
 
 def qgroup_referenced(path: Path) -> int:
