@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,24 +20,20 @@ from bai.access import (
     Principal,
     check_role_change,
     require_admin,
-    validate_host_permissions,
 )
 from bai.accounts.models import (
-    POLICY_KINDS,
     USER_STATUSES,
     Keypair,
-    KeypairPolicy,
     NewKeypair,
-    Project,
-    ScopePolicy,
     User,
 )
+from bai.accounts.policies import DEFAULT_POLICY, PoliciesMixin
+from bai.accounts.projects import ProjectsMixin
 from bai.db import tables as t
 from bai.errors import AuthFailed, Conflict, Forbidden, InvalidRequest, NotFound
 from bai.secrets import NodeSecret, new_access_key, new_secret_key
 
 DEFAULT_DOMAIN = "default"
-DEFAULT_POLICY = "default"
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -68,7 +63,9 @@ class AuthRecord:
     principal: Principal
 
 
-class AccountService:
+class AccountService(ProjectsMixin, PoliciesMixin):
+    """Users, keypairs and authentication here; projects and policies in their mixins."""
+
     def __init__(self, engine: AsyncEngine, secret: NodeSecret) -> None:
         self.engine = engine
         self.secret = secret
@@ -369,116 +366,6 @@ class AccountService:
                     raise Conflict(f"username {username!r} is taken") from None
         return await self.get_user(str(user.id))
 
-    # ---- projects --------------------------------------------------------------------------
-
-    async def create_project(
-        self,
-        actor: Principal,
-        name: str,
-        description: str = "",
-        resource_policy: str = DEFAULT_POLICY,
-    ) -> Project:
-        require_admin(actor)
-        if not _NAME_RE.match(name):
-            raise InvalidRequest(
-                f"project name {name!r} must be 1-64 letters, digits, '.', '_' or '-', "
-                "starting with a letter or digit"
-            )
-        async with self.engine.begin() as conn:
-            await self._require_policy(conn, "project", resource_policy)
-            try:
-                await conn.execute(
-                    t.projects.insert().values(
-                        id=uuid.uuid4(),
-                        name=name,
-                        description=description,
-                        domain_name=DEFAULT_DOMAIN,
-                        is_active=True,
-                        resource_policy=resource_policy,
-                        created_at=_now(),
-                    )
-                )
-            except IntegrityError:
-                raise Conflict(f"project {name!r} already exists") from None
-        return await self.get_project(name)
-
-    async def get_project(self, ident: str) -> Project:
-        try:
-            where = t.projects.c.id == uuid.UUID(ident)
-        except ValueError:
-            where = t.projects.c.name == ident
-        found = await self._projects(where)
-        if not found:
-            raise NotFound(f"no project {ident!r}; `bai admin project list` shows the projects")
-        return found[0]
-
-    async def _projects(self, where: sa.ColumnElement[bool] | None = None) -> list[Project]:
-        q = sa.select(t.projects).order_by(t.projects.c.name)
-        if where is not None:
-            q = q.where(where)
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(q)).all()
-            members: dict[uuid.UUID, list[str]] = {}
-            if rows:
-                mrows = await conn.execute(
-                    sa.select(t.project_members.c.project_id, t.users.c.email)
-                    .join(t.users, t.users.c.id == t.project_members.c.user_id)
-                    .where(t.project_members.c.project_id.in_([r.id for r in rows]))
-                    .order_by(t.users.c.email)
-                )
-                for pid, email in mrows:
-                    members.setdefault(pid, []).append(email)
-        return [
-            Project(
-                id=r.id,
-                name=r.name,
-                description=r.description,
-                domain_name=r.domain_name,
-                is_active=r.is_active,
-                resource_policy=r.resource_policy,
-                created_at=_aware(r.created_at) or _now(),
-                members=tuple(members.get(r.id, ())),
-            )
-            for r in rows
-        ]
-
-    async def list_projects(self, actor: Principal) -> list[Project]:
-        if actor.is_admin:
-            return await self._projects()
-        mine = sa.select(t.project_members.c.project_id).where(
-            t.project_members.c.user_id == actor.user_id
-        )
-        return await self._projects(t.projects.c.id.in_(mine))
-
-    async def add_member(self, actor: Principal, project: str, emails: Iterable[str]) -> Project:
-        require_admin(actor)
-        proj = await self.get_project(project)
-        users = [await self.get_user(e) for e in emails]
-        async with self.engine.begin() as conn:
-            for u in users:
-                if u.email in proj.members:
-                    continue
-                await conn.execute(
-                    t.project_members.insert().values(project_id=proj.id, user_id=u.id)
-                )
-        return await self.get_project(str(proj.id))
-
-    async def remove_member(self, actor: Principal, project: str, emails: Iterable[str]) -> Project:
-        require_admin(actor)
-        proj = await self.get_project(project)
-        users = [await self.get_user(e) for e in emails]
-        for u in users:
-            if u.email not in proj.members:
-                raise NotFound(f"{u.email} is not a member of project {proj.name!r}")
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                t.project_members.delete().where(
-                    t.project_members.c.project_id == proj.id,
-                    t.project_members.c.user_id.in_([u.id for u in users]),
-                )
-            )
-        return await self.get_project(str(proj.id))
-
     # ---- keypairs --------------------------------------------------------------------------
 
     async def create_keypair(
@@ -537,111 +424,3 @@ class AccountService:
             if res.rowcount == 0:
                 raise NotFound(f"no keypair with access key {access_key!r}")
         return next(kp for kp in await self.list_keypairs(actor) if kp.access_key == access_key)
-
-    # ---- resource policies -----------------------------------------------------------------
-
-    @staticmethod
-    def _policy_table(kind: str) -> sa.Table:
-        tables = {
-            "user": t.user_resource_policies,
-            "project": t.project_resource_policies,
-            "keypair": t.keypair_resource_policies,
-        }
-        if kind not in tables:
-            raise InvalidRequest(f"policy kind must be one of {', '.join(POLICY_KINDS)}")
-        return tables[kind]
-
-    async def _require_policy(self, conn: AsyncConnection, kind: str, name: str) -> None:
-        table = self._policy_table(kind)
-        if await conn.scalar(sa.select(table.c.name).where(table.c.name == name)) is None:
-            raise NotFound(
-                f"no {kind} resource policy {name!r}; create it with "
-                f"`bai admin resource-policy set {kind} {name} …`"
-            )
-
-    async def list_policies(
-        self, actor: Principal, kind: str | None = None
-    ) -> list[ScopePolicy | KeypairPolicy]:
-        require_admin(actor)
-        out: list[ScopePolicy | KeypairPolicy] = []
-        async with self.engine.connect() as conn:
-            for k in POLICY_KINDS if kind is None else (kind,):
-                table = self._policy_table(k)
-                for r in await conn.execute(sa.select(table).order_by(table.c.name)):
-                    if k == "keypair":
-                        out.append(
-                            KeypairPolicy(
-                                r.name,
-                                dict(r.allowed_vfolder_hosts),
-                                r.max_concurrent_sftp_sessions,
-                            )
-                        )
-                    else:
-                        out.append(
-                            ScopePolicy(k, r.name, r.max_vfolder_count, r.max_quota_scope_size)
-                        )
-        return out
-
-    async def get_scope_policy(self, kind: str, name: str) -> ScopePolicy:
-        table = self._policy_table(kind)
-        async with self.engine.connect() as conn:
-            r = (await conn.execute(sa.select(table).where(table.c.name == name))).first()
-        if r is None:
-            raise NotFound(f"no {kind} resource policy {name!r}")
-        return ScopePolicy(kind, r.name, r.max_vfolder_count, r.max_quota_scope_size)
-
-    async def set_policy(
-        self,
-        actor: Principal,
-        kind: str,
-        name: str,
-        *,
-        max_vfolder_count: int | None = None,
-        max_quota_scope_size: int | None = None,
-        allowed_vfolder_hosts: dict[str, list[str]] | None = None,
-        max_concurrent_sftp_sessions: int | None = None,
-    ) -> ScopePolicy | KeypairPolicy:
-        """Create the policy if it is new, else change only the given fields."""
-        require_admin(actor)
-        if not _NAME_RE.match(name):
-            raise InvalidRequest(f"policy name {name!r} must be 1-64 letters, digits, . _ -")
-        table = self._policy_table(kind)
-        values: dict[str, Any] = {}
-        if kind == "keypair":
-            if max_vfolder_count is not None or max_quota_scope_size is not None:
-                raise InvalidRequest(
-                    "keypair policies hold allowed hosts and SFTP sessions; folder count and "
-                    "quota size belong to user and project policies"
-                )
-            if allowed_vfolder_hosts is not None:
-                values["allowed_vfolder_hosts"] = validate_host_permissions(allowed_vfolder_hosts)
-            if max_concurrent_sftp_sessions is not None:
-                if max_concurrent_sftp_sessions < 0:
-                    raise InvalidRequest("max_concurrent_sftp_sessions must not be negative")
-                values["max_concurrent_sftp_sessions"] = max_concurrent_sftp_sessions
-            defaults: dict[str, Any] = {
-                "allowed_vfolder_hosts": {},
-                "max_concurrent_sftp_sessions": 1,
-            }
-        else:
-            if allowed_vfolder_hosts is not None or max_concurrent_sftp_sessions is not None:
-                raise InvalidRequest(
-                    f"{kind} policies hold max_vfolder_count and max_quota_scope_size only"
-                )
-            for key, value in (
-                ("max_vfolder_count", max_vfolder_count),
-                ("max_quota_scope_size", max_quota_scope_size),
-            ):
-                if value is not None:
-                    if value < 0:
-                        raise InvalidRequest(f"{key} must not be negative (0 means unlimited)")
-                    values[key] = value
-            defaults = {"max_vfolder_count": 0, "max_quota_scope_size": 0}
-        async with self.engine.begin() as conn:
-            exists = await conn.scalar(sa.select(table.c.name).where(table.c.name == name))
-            if exists is None:
-                await conn.execute(table.insert().values(name=name, **{**defaults, **values}))
-            elif values:
-                await conn.execute(table.update().where(table.c.name == name).values(**values))
-        policies = await self.list_policies(actor, kind)
-        return next(p for p in policies if p.name == name)
