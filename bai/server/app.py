@@ -11,6 +11,7 @@ from bai.server.auth import SKIP_AUTH, KeypairAuthMiddleware
 from bai.server.controllers.admin import AdminController
 from bai.server.controllers.files import FilesController
 from bai.server.controllers.folders import FoldersController
+from bai.server.controllers.gql import GqlController
 from bai.server.controllers.hosts import HostsController
 from bai.server.controllers.quota import QuotaController
 from bai.server.controllers.root import RootController
@@ -32,6 +33,7 @@ def create_app(services: NodeServices) -> Litestar:
             TransfersController,
             TasksController,
             QuotaController,
+            GqlController,
         ],
         on_startup=[services.start],
         on_shutdown=[services.stop],

@@ -1,0 +1,114 @@
+"""Provides `/admin/gql`: the GraphQL subset the official client's list commands use."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Controller, post
+from litestar.params import JSONBody
+
+from bai.access import require_admin
+from bai.errors import BaiError
+from bai.folders import gql
+from bai.server.deps import Caller, Services
+
+
+@dataclass
+class GqlRequest:
+    query: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+def _page(items: list[Any], variables: dict[str, Any]) -> list[Any]:
+    offset = int(variables.get("offset") or 0)
+    limit = int(variables.get("limit") or 100)
+    return items[offset : offset + limit]
+
+
+class GqlController(Controller):
+    path = "/admin"
+    tags = ("graphql",)  # type: ignore[assignment]
+
+    @post("/gql", operation_id="graphql", status_code=200)
+    async def query(
+        self, principal: Caller, services: Services, data: JSONBody[GqlRequest]
+    ) -> dict[str, Any]:
+        """Answers `vfolder_list`, `vfolder_own_list`, `vfolder_invited_list`,
+        `vfolder_project_list`, `storage_volume_list` and `storage_volume`. Errors come back
+        with HTTP 200 in `errors`, as GraphQL servers do."""
+        root = "query"
+        try:
+            root, fields = gql.parse(data.query)
+            variables = data.variables or {}
+            if root in gql.FOLDER_ROOTS:
+                return {
+                    "data": {
+                        root: await self._folders(principal, services, root, fields, variables)
+                    }
+                }
+            if root in gql.STORAGE_ROOTS:
+                require_admin(principal)
+                return {"data": {root: await self._storage(services, root, fields, variables)}}
+            raise gql.GqlError(f'Cannot query field "{root}" on type "Query".')
+        except BaiError as e:
+            return {"data": None, "errors": [{"message": e.msg, "path": [root]}]}
+
+    async def _folders(
+        self,
+        principal: Caller,
+        services: Services,
+        root: str,
+        fields: list[str],
+        variables: dict[str, Any],
+    ) -> dict[str, Any]:
+        folders = await services.folders.list(principal)
+        if root == "vfolder_own_list":
+            folders = [f for f in folders if f.ownership_type == "user" and f.is_owner]
+        elif root == "vfolder_invited_list":
+            folders = []  # folders shared by invitation arrive with the sharing feature
+        elif root == "vfolder_project_list":
+            folders = [f for f in folders if f.ownership_type == "group"]
+        if variables.get("group_id"):
+            folders = [f for f in folders if str(f.project_id) == variables["group_id"]]
+        folders = gql.apply(folders, variables.get("filter"), variables.get("order"))
+        items = [
+            {name: gql.folder_field(f, name) for name in fields} for f in _page(folders, variables)
+        ]
+        return {"items": items, "total_count": len(folders)}
+
+    async def _storage(
+        self, services: Services, root: str, fields: list[str], variables: dict[str, Any]
+    ) -> Any:
+        async def volume(name: str) -> dict[str, Any]:
+            vol = services.hosts.volumes[name]
+            cap = await vol.capacity()
+            values: dict[str, Any] = {
+                "id": name,
+                "backend": vol.backend,
+                "capabilities": sorted(vol.capabilities),
+                "path": str(vol.config.path or vol.config.endpoint or ""),
+                "fsprefix": "",
+                # The official client decodes these two again: JSON-encoded strings.
+                "hardware_metadata": json.dumps({}),
+                "performance_metric": json.dumps(
+                    {"used_bytes": cap.used, "capacity_bytes": cap.total}
+                ),
+                "usage": json.dumps({"used_bytes": cap.used, "capacity_bytes": cap.total}),
+            }
+            unknown = [f for f in fields if f not in values]
+            if unknown:
+                raise gql.GqlError(f'Cannot query field "{unknown[0]}" on type "StorageVolume".')
+            return {f: values[f] for f in fields}
+
+        if root == "storage_volume":
+            name = variables.get("vfolder_host") or variables.get("id")
+            if name not in services.hosts.volumes:
+                return None
+            return await volume(str(name))
+        names = sorted(services.hosts.volumes)
+        return {
+            "items": [await volume(n) for n in _page(names, variables)],
+            "total_count": len(names),
+        }
