@@ -37,15 +37,21 @@ _READ_CHUNK = 1 << 20
 _WRITE_BUFFER = 4 << 20
 
 
-def _pwrite_all(fd: int, data: bytes, pos: int) -> int:
-    """Write all of `data`: near a quota limit pwrite(2) may write part and return; the next
-    call then fails with EDQUOT, which is what the caller must see."""
-    view = memoryview(data)
-    while view:
-        n = os.pwrite(fd, view, pos)
+def _pwrite_all(fd: int, parts: list[bytes], pos: int) -> int:
+    """Write every part, in order, without joining them first (one copy fewer). Near a quota
+    limit pwritev(2) may write some and return; the next call then fails with EDQUOT, which
+    is what the caller must see."""
+    total = sum(len(p) for p in parts)
+    views = [memoryview(p) for p in parts]
+    while views:
+        n = os.pwritev(fd, views, pos)
         pos += n
-        view = view[n:]
-    return len(data)
+        while views and n >= len(views[0]):
+            n -= len(views[0])
+            views.pop(0)
+        if views and n:
+            views[0] = views[0][n:]
+    return total
 
 
 def _entry(name: str, s: os.stat_result, target: str | None = None) -> Entry:
@@ -407,16 +413,19 @@ class VfsVolume(Volume):
             if size != offset:
                 raise Conflict(f"upload offset {offset} does not match the {size} bytes received")
             pos = offset
-            buf = bytearray()
+            buf: list[bytes] = []
+            buffered = 0
             async for chunk in chunks:
-                if pos + len(buf) + len(chunk) > limit:
+                if pos + buffered + len(chunk) > limit:
                     raise InvalidRequest(f"upload goes past its declared size of {limit} bytes")
-                buf += chunk
-                if len(buf) >= _WRITE_BUFFER:
-                    pos += await asyncio.to_thread(_pwrite_all, fd, bytes(buf), pos)
-                    buf.clear()
+                buf.append(chunk)
+                buffered += len(chunk)
+                # pwritev takes at most IOV_MAX (1024) buffers at once.
+                if buffered >= _WRITE_BUFFER or len(buf) >= 512:
+                    pos += await asyncio.to_thread(_pwrite_all, fd, buf, pos)
+                    buf, buffered = [], 0
             if buf:
-                pos += await asyncio.to_thread(_pwrite_all, fd, bytes(buf), pos)
+                pos += await asyncio.to_thread(_pwrite_all, fd, buf, pos)
             return pos
         except OSError as e:
             raise _os_error(e, PurePosixPath("upload")) from None
