@@ -138,16 +138,23 @@ class FolderService:
     async def _check_name_free(
         self, conn: AsyncConnection, p: Principal, name: str, project_id: uuid.UUID | None = None
     ) -> None:
-        taken = [
-            f for f in await visible_folders(conn, p) if f.name == name and f.status in NAME_HOLDING
-        ]
-        if project_id is not None:
-            rows = await conn.execute(
-                sa.select(v.c.id).where(
-                    v.c.project_id == project_id, v.c.name == name, v.c.status.in_(NAME_HOLDING)
+        taken = any(
+            f.name == name and f.status in NAME_HOLDING for f in await visible_folders(conn, p)
+        )
+        if project_id is not None and not taken:
+            # A project folder's name must also be free among that project's folders, which
+            # its members see even where the creating admin does not.
+            taken = (
+                await conn.scalar(
+                    sa.select(v.c.id)
+                    .where(
+                        v.c.project_id == project_id,
+                        v.c.name == name,
+                        v.c.status.in_(NAME_HOLDING),
+                    )
+                    .limit(1)
                 )
-            )
-            taken += [r for r in rows]  # type: ignore[misc]
+            ) is not None
         if taken:
             raise Conflict(f"a folder named {name!r} already exists; choose another name")
 
