@@ -144,6 +144,21 @@ class VfsVolume(Volume):
     def trash_dir(self, ref: FolderRef) -> Path:
         return self.root / TRASH
 
+    def _open_inside(self, ref: FolderRef, rel: PurePosixPath, flags: int) -> int:
+        """Open `rel` and prove the *opened* object lies in the folder: a symlink swapped in
+        between the path check and the open cannot redirect the read or write elsewhere."""
+        path = self._resolve(ref, rel, follow=True)
+        try:
+            fd = os.open(path, flags | os.O_CLOEXEC)
+        except OSError as e:
+            raise _os_error(e, rel) from None
+        real = os.readlink(f"/proc/self/fd/{fd}")
+        root_real = os.path.realpath(self.folder_path(ref))
+        if real != root_real and not real.startswith(root_real + os.sep):
+            os.close(fd)
+            raise InvalidPath(f"{rel} leads out of the folder")
+        return fd
+
     def _stage(self, ref: FolderRef, upload_id: str) -> Path:
         if not upload_id.isalnum():
             raise InvalidRequest("malformed upload id")
@@ -200,10 +215,11 @@ class VfsVolume(Volume):
     # ---- files -----------------------------------------------------------------------------
 
     async def list_dir(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[list[Entry]]:
-        path = await asyncio.to_thread(self._resolve, ref, rel, follow=True)
+        dfd = await asyncio.to_thread(self._open_inside, ref, rel, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            it = await asyncio.to_thread(os.scandir, path)
+            it = await asyncio.to_thread(os.scandir, dfd)
         except OSError as e:
+            os.close(dfd)
             raise _os_error(e, rel) from None
 
         def batch() -> list[Entry]:
@@ -211,7 +227,7 @@ class VfsVolume(Volume):
             for de in it:
                 try:
                     s = de.stat(follow_symlinks=False)
-                    target = os.readlink(de.path) if de.is_symlink() else None
+                    target = os.readlink(de.name, dir_fd=dfd) if de.is_symlink() else None
                 except FileNotFoundError:
                     continue  # removed while we listed
                 out.append(_entry(de.name, s, target))
@@ -224,6 +240,7 @@ class VfsVolume(Volume):
                 yield chunk
         finally:
             it.close()
+            os.close(dfd)
 
     async def confine(self, ref: FolderRef, rel: PurePosixPath) -> None:
         await asyncio.to_thread(self._resolve, ref, rel)
@@ -358,11 +375,7 @@ class VfsVolume(Volume):
     async def read(
         self, ref: FolderRef, rel: PurePosixPath, start: int, end: int
     ) -> AsyncIterator[bytes]:
-        path = await asyncio.to_thread(self._resolve, ref, rel, follow=True)
-        try:
-            fd = await asyncio.to_thread(os.open, path, os.O_RDONLY)
-        except OSError as e:
-            raise _os_error(e, rel) from None
+        fd = await asyncio.to_thread(self._open_inside, ref, rel, os.O_RDONLY)
         try:
             pos = start
             while pos < end:
@@ -442,19 +455,24 @@ class VfsVolume(Volume):
         def work() -> UsageDelta:
             if not staged.exists():
                 staged.touch()  # a zero-byte upload never sends data
-            final = self._resolve(ref, rel)
-            old = None
-            with contextlib.suppress(FileNotFoundError):
-                old = os.lstat(final)
-            if old is not None and st.S_ISDIR(old.st_mode):
-                raise Conflict(f"{rel} is a directory; cannot overwrite it with a file")
-            new_size = os.stat(staged).st_size
-            fd = os.open(staged, os.O_RDONLY)
+            # Rename relative to a proven-inside directory descriptor: no path component can
+            # be swapped for a symlink between the check and the rename.
+            dfd = self._open_inside(ref, rel.parent, os.O_RDONLY | os.O_DIRECTORY)
             try:
-                os.fsync(fd)  # data on disk before the name points at it
+                old = None
+                with contextlib.suppress(FileNotFoundError):
+                    old = os.stat(rel.name, dir_fd=dfd, follow_symlinks=False)
+                if old is not None and st.S_ISDIR(old.st_mode):
+                    raise Conflict(f"{rel} is a directory; cannot overwrite it with a file")
+                new_size = os.stat(staged).st_size
+                fd = os.open(staged, os.O_RDONLY)
+                try:
+                    os.fsync(fd)  # data on disk before the name points at it
+                finally:
+                    os.close(fd)
+                os.replace(staged, rel.name, dst_dir_fd=dfd)
             finally:
-                os.close(fd)
-            os.replace(staged, final)
+                os.close(dfd)
             if old is None:
                 return UsageDelta(1, new_size)
             return UsageDelta(0, new_size - old.st_size)

@@ -209,3 +209,40 @@ async def test_usage_scan_counts_files_and_bytes(volume: Volume, ref: FolderRef)
     assert (result.files, result.bytes, result.complete) == (2, 1024, True)
     cut = await volume.scan_usage(ref, deadline=0.0)  # a deadline already passed
     assert cut.complete is False
+
+
+async def test_symlink_swapped_in_after_the_check_is_caught(
+    volume: Volume, ref: FolderRef, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session could replace a directory with a symlink between the path check and the
+    open; the opened descriptor itself is checked, so the swap gains nothing."""
+    from bai.storage.vfs import VfsVolume
+
+    if not isinstance(volume, VfsVolume):
+        pytest.skip("filesystem backends only")
+    outside = tmp_path / "outside-race"
+    outside.mkdir()
+    (outside / "f").write_text("secret")
+    await put(volume, ref, "d/f", b"inside")
+    root = volume.folder_path(ref)
+    real_resolve = volume._resolve
+
+    def racing_resolve(*args: object, **kwargs: object) -> Path:
+        path = real_resolve(*args, **kwargs)  # type: ignore[arg-type]
+        if (root / "d").is_dir() and not (root / "d").is_symlink():
+            os.rename(root / "d", root / "d-moved")
+            os.symlink(outside, root / "d")  # the swap, right after the check
+        return path
+
+    monkeypatch.setattr(volume, "_resolve", racing_resolve)
+    with pytest.raises(InvalidPath):
+        [c async for c in volume.read(ref, P("d/f"), 0, 6)]
+    with pytest.raises(InvalidPath):
+        [b async for b in volume.list_dir(ref, P("d"))]
+    os.unlink(root / "d")
+    os.rename(root / "d-moved", root / "d")
+    uid = uuid.uuid4().hex
+    await volume.write_staged(ref, uid, 0, chunks(b"x"), 1)
+    with pytest.raises(InvalidPath):
+        await volume.commit_staged(ref, uid, P("d/new"))
+    assert sorted(p.name for p in outside.iterdir()) == ["f"]  # nothing written outside
