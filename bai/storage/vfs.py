@@ -14,7 +14,7 @@ import errno
 import os
 import shutil
 import stat as st
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from bai.errors import ConfigError, Conflict, InvalidPath, InvalidRequest, NotFound, QuotaExceeded
@@ -159,6 +159,16 @@ class VfsVolume(Volume):
             raise InvalidPath(f"{rel} leads out of the folder")
         return fd
 
+    @contextlib.contextmanager
+    def _parent_fd(self, ref: FolderRef, rel: PurePosixPath) -> Iterator[int]:
+        """A descriptor of `rel`'s parent, proven inside the folder; act on `rel.name` with
+        `dir_fd=` so no path component can be swapped between the check and the act."""
+        fd = self._open_inside(ref, rel.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
     def _stage(self, ref: FolderRef, upload_id: str) -> Path:
         if not upload_id.isalnum():
             raise InvalidRequest("malformed upload id")
@@ -265,30 +275,32 @@ class VfsVolume(Volume):
                 return
             raise Conflict("the folder's top directory already exists")
 
+        def make(part: PurePosixPath, last: bool) -> None:
+            with self._parent_fd(ref, part) as dfd:
+                try:
+                    os.mkdir(part.name, dir_fd=dfd)
+                    return
+                except FileExistsError:
+                    pass
+                except OSError as e:
+                    raise _os_error(e, part) from None
+                s = os.stat(part.name, dir_fd=dfd, follow_symlinks=False)
+            if st.S_ISLNK(s.st_mode):
+                self._resolve(ref, part, follow=True)  # refuses a way out
+                if not self._resolve(ref, part, follow=True).is_dir():
+                    raise Conflict(f"{part} exists and is not a directory")
+            elif not st.S_ISDIR(s.st_mode):
+                raise Conflict(f"{part} exists and is not a directory")
+            if last and not exist_ok:
+                raise Conflict(f"directory {rel} already exists")
+
         def work() -> None:
-            if parents:
-                # Create one level at a time so every level passes the symlink check.
-                for i in range(1, len(rel.parts) + 1):
-                    part = PurePosixPath(*rel.parts[:i])
-                    path = self._resolve(ref, part)
-                    try:
-                        os.mkdir(path)
-                    except FileExistsError:
-                        if path.is_symlink():
-                            self._resolve(ref, part, follow=True)  # refuses a way out
-                        if not path.is_dir():
-                            raise Conflict(f"{part} exists and is not a directory") from None
-                        if i == len(rel.parts) and not exist_ok:
-                            raise Conflict(f"directory {rel} already exists") from None
+            if not parents:
+                make(rel, last=True)
                 return
-            path = self._resolve(ref, rel)
-            try:
-                os.mkdir(path)
-            except FileExistsError:
-                if not exist_ok or not path.is_dir():
-                    raise Conflict(f"{rel} already exists") from None
-            except OSError as e:
-                raise _os_error(e, rel) from None
+            # One level at a time, each created inside a directory proven to be in the folder.
+            for i in range(1, len(rel.parts) + 1):
+                make(PurePosixPath(*rel.parts[:i]), last=i == len(rel.parts))
 
         await asyncio.to_thread(work)
 
@@ -301,8 +313,9 @@ class VfsVolume(Volume):
             d = self._resolve(ref, dst)
             if not os.path.lexists(s):
                 raise NotFound(f"no such file or directory: {src}")
+            target = dst
             if d.is_dir() and not d.is_symlink():
-                d = d / s.name  # like mv: into an existing directory
+                target, d = dst / src.name, d / s.name  # like mv: into an existing directory
             s_real = os.path.realpath(s) if s.is_dir() and not s.is_symlink() else None
             if s_real and (str(d) + os.sep).startswith(s_real + os.sep):
                 raise InvalidRequest(f"cannot move {src} into itself")
@@ -311,7 +324,8 @@ class VfsVolume(Volume):
             if not d.parent.is_dir():
                 raise NotFound(f"target directory of {dst} does not exist")
             try:
-                os.replace(s, d)
+                with self._parent_fd(ref, src) as sfd, self._parent_fd(ref, target) as dfd:
+                    os.replace(src.name, target.name, src_dir_fd=sfd, dst_dir_fd=dfd)
             except OSError as e:
                 raise _os_error(e, dst) from None
 
@@ -328,7 +342,8 @@ class VfsVolume(Volume):
                 raise NotFound(f"no such file or directory: {src}")
             if os.path.lexists(d):
                 raise Conflict(f"{src.parent / new_name} already exists")
-            os.rename(s, d)
+            with self._parent_fd(ref, src) as dfd:
+                os.rename(src.name, new_name, src_dir_fd=dfd, dst_dir_fd=dfd)
 
         await asyncio.to_thread(work)
 
@@ -354,20 +369,22 @@ class VfsVolume(Volume):
                 paths.append((rel, path, s))
             delta = UsageDelta()
             for rel, path, s in paths:
-                if st.S_ISDIR(s.st_mode):
-                    files = size = 0
-                    for d, _, names in os.walk(path):
-                        for n in names:
-                            files += 1
-                            size += os.lstat(os.path.join(d, n)).st_size
-                    shutil.rmtree(path)
-                    delta += UsageDelta(-files, -size)
-                else:
-                    try:
-                        os.unlink(path)
-                    except OSError as e:
-                        raise _os_error(e, rel) from None
-                    delta += UsageDelta(-1, -s.st_size)
+                with self._parent_fd(ref, rel) as dfd:
+                    if st.S_ISDIR(s.st_mode):
+                        files = size = 0
+                        for d, _, names in os.walk(path):
+                            for n in names:
+                                files += 1
+                                size += os.lstat(os.path.join(d, n)).st_size
+                        # By name under a proven-inside parent, never by a path to re-walk.
+                        shutil.rmtree(rel.name, dir_fd=dfd)
+                        delta += UsageDelta(-files, -size)
+                    else:
+                        try:
+                            os.unlink(rel.name, dir_fd=dfd)
+                        except OSError as e:
+                            raise _os_error(e, rel) from None
+                        delta += UsageDelta(-1, -s.st_size)
             return delta
 
         return await asyncio.to_thread(work)

@@ -246,3 +246,46 @@ async def test_symlink_swapped_in_after_the_check_is_caught(
     with pytest.raises(InvalidPath):
         await volume.commit_staged(ref, uid, P("d/new"))
     assert sorted(p.name for p in outside.iterdir()) == ["f"]  # nothing written outside
+
+
+async def test_mutations_through_a_swapped_parent_touch_nothing_outside(
+    volume: Volume, ref: FolderRef, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bai.storage.vfs import VfsVolume
+
+    if not isinstance(volume, VfsVolume):
+        pytest.skip("filesystem backends only")
+    outside = tmp_path / "outside-mut"
+    (outside / "victim").mkdir(parents=True)
+    (outside / "victim" / "keep.txt").write_text("keep")
+    (outside / "file.txt").write_text("keep")
+    root = volume.folder_path(ref)
+    real_resolve = volume._resolve
+    armed = {"on": False}
+
+    def racing_resolve(*args: object, **kwargs: object) -> Path:
+        path = real_resolve(*args, **kwargs)  # type: ignore[arg-type]
+        if armed["on"] and (root / "d").is_dir() and not (root / "d").is_symlink():
+            os.rename(root / "d", root / "d-moved")
+            os.symlink(outside, root / "d")
+        return path
+
+    monkeypatch.setattr(volume, "_resolve", racing_resolve)
+
+    async def attempt(op: object) -> None:
+        if (root / "d").is_symlink():
+            os.unlink(root / "d")
+            os.rename(root / "d-moved", root / "d")
+        armed["on"] = True
+        with pytest.raises(InvalidPath):
+            await op  # type: ignore[misc]
+        armed["on"] = False
+
+    await volume.mkdir(ref, P("d/victim"), parents=True, exist_ok=False)
+    await put(volume, ref, "d/file.txt", b"mine")
+    await attempt(volume.delete(ref, [P("d/victim")], recursive=True))
+    await attempt(volume.delete(ref, [P("d/file.txt")], recursive=False))
+    await attempt(volume.mkdir(ref, P("d/newdir"), parents=False, exist_ok=False))
+    await attempt(volume.rename(ref, P("d/file.txt"), "renamed.txt"))
+    assert (outside / "victim" / "keep.txt").read_text() == "keep"
+    assert sorted(p.name for p in outside.iterdir()) == ["file.txt", "victim"]
