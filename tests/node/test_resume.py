@@ -45,6 +45,20 @@ def wait_for(cond: object, timeout: float = 120.0, what: str = "condition") -> N
         time.sleep(0.05)
 
 
+def settled(measure: object, quiet: float = 0.5, timeout: float = 30.0) -> int:
+    """A measurement once it has stopped changing for `quiet` seconds."""
+    deadline = time.monotonic() + timeout
+    last, since = measure(), time.monotonic()  # type: ignore[operator]
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = measure()  # type: ignore[operator]
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return int(last)
+    raise AssertionError("the measurement never settled")
+
+
 @pytest.fixture(scope="module")
 def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return random_file(tmp_path_factory.mktemp("big") / "big.bin", GIB)
@@ -61,7 +75,8 @@ def test_upload_resumes_after_client_is_killed(tmp_path: Path, big_file: Path) -
         wait_for(lambda: staged_bytes(node.data_dir) > GIB // 3, what="a third uploaded")
         proc.kill()
         proc.wait()
-        had = staged_bytes(node.data_dir)
+        # The node may still be writing the bytes of the PATCH that was in flight.
+        had = settled(lambda: staged_bytes(node.data_dir))
         assert 0 < had < GIB
         # The client kept the upload's token; the node says where to resume.
         state = next((tmp_path / "state/bai/uploads").iterdir())
