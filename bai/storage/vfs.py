@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 import shutil
 import stat as st
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
-from bai.errors import ConfigError, Conflict, InvalidPath, InvalidRequest, NotFound, QuotaExceeded
+from bai.errors import ConfigError, Conflict, InvalidPath, InvalidRequest, NotFound
 from bai.paths import is_top
 from bai.storage.base import (
     Capacity,
@@ -28,6 +27,7 @@ from bai.storage.base import (
     UsageDelta,
     Volume,
 )
+from bai.storage.posix import entry_of, os_error, pwrite_all
 from bai.storage.scan import scan_tree
 
 STAGING = ".bai-staging"
@@ -35,49 +35,6 @@ TRASH = ".bai-trash"
 _BATCH = 1000
 _READ_CHUNK = 1 << 20
 _WRITE_BUFFER = 4 << 20
-
-
-def _pwrite_all(fd: int, parts: list[bytes], pos: int) -> int:
-    """Write every part, in order, without joining them first (one copy fewer). Near a quota
-    limit pwritev(2) may write some and return; the next call then fails with EDQUOT, which
-    is what the caller must see."""
-    total = sum(len(p) for p in parts)
-    views = [memoryview(p) for p in parts]
-    while views:
-        n = os.pwritev(fd, views, pos)
-        pos += n
-        while views and n >= len(views[0]):
-            n -= len(views[0])
-            views.pop(0)
-        if views and n:
-            views[0] = views[0][n:]
-    return total
-
-
-def _entry(name: str, s: os.stat_result, target: str | None = None) -> Entry:
-    if st.S_ISLNK(s.st_mode):
-        kind = "SYMLINK"
-    elif st.S_ISDIR(s.st_mode):
-        kind = "DIRECTORY"
-    else:
-        kind = "FILE"
-    return Entry(name, kind, s.st_size, s.st_mode, s.st_ctime, s.st_mtime, target)
-
-
-def _os_error(e: OSError, rel: PurePosixPath) -> Exception:
-    if e.errno == errno.ENOENT:
-        return NotFound(f"no such file or directory: {rel}")
-    if e.errno == errno.EEXIST:
-        return Conflict(f"{rel} already exists")
-    if e.errno in (errno.EDQUOT, errno.ENOSPC):
-        return QuotaExceeded(f"quota exceeded while writing {rel}: {os.strerror(e.errno)}")
-    if e.errno == errno.ENOTEMPTY:
-        return InvalidRequest(f"directory {rel} is not empty")
-    if e.errno == errno.ENOTDIR:
-        return InvalidRequest(f"a component of {rel} is not a directory")
-    if e.errno == errno.ENAMETOOLONG:
-        return InvalidPath(f"path {rel} is too long for the filesystem")
-    return e
 
 
 class VfsVolume(Volume):
@@ -151,7 +108,7 @@ class VfsVolume(Volume):
         try:
             fd = os.open(path, flags | os.O_CLOEXEC)
         except OSError as e:
-            raise _os_error(e, rel) from None
+            raise os_error(e, rel) from None
         real = os.readlink(f"/proc/self/fd/{fd}")
         root_real = os.path.realpath(self.folder_path(ref))
         if real != root_real and not real.startswith(root_real + os.sep):
@@ -230,7 +187,7 @@ class VfsVolume(Volume):
             it = await asyncio.to_thread(os.scandir, dfd)
         except OSError as e:
             os.close(dfd)
-            raise _os_error(e, rel) from None
+            raise os_error(e, rel) from None
 
         def batch() -> list[Entry]:
             out: list[Entry] = []
@@ -240,7 +197,7 @@ class VfsVolume(Volume):
                     target = os.readlink(de.name, dir_fd=dfd) if de.is_symlink() else None
                 except FileNotFoundError:
                     continue  # removed while we listed
-                out.append(_entry(de.name, s, target))
+                out.append(entry_of(de.name, s, target))
                 if len(out) >= _BATCH:
                     break
             return out
@@ -261,9 +218,9 @@ class VfsVolume(Volume):
             try:
                 s = os.lstat(path)
             except OSError as e:
-                raise _os_error(e, rel) from None
+                raise os_error(e, rel) from None
             target = os.readlink(path) if st.S_ISLNK(s.st_mode) else None
-            return _entry(path.name, s, target)
+            return entry_of(path.name, s, target)
 
         return await asyncio.to_thread(work)
 
@@ -283,7 +240,7 @@ class VfsVolume(Volume):
                 except FileExistsError:
                     pass
                 except OSError as e:
-                    raise _os_error(e, part) from None
+                    raise os_error(e, part) from None
                 s = os.stat(part.name, dir_fd=dfd, follow_symlinks=False)
             if st.S_ISLNK(s.st_mode):
                 self._resolve(ref, part, follow=True)  # refuses a way out
@@ -327,7 +284,7 @@ class VfsVolume(Volume):
                 with self._parent_fd(ref, src) as sfd, self._parent_fd(ref, target) as dfd:
                     os.replace(src.name, target.name, src_dir_fd=sfd, dst_dir_fd=dfd)
             except OSError as e:
-                raise _os_error(e, dst) from None
+                raise os_error(e, dst) from None
 
         await asyncio.to_thread(work)
 
@@ -360,7 +317,7 @@ class VfsVolume(Volume):
                 try:
                     s = os.lstat(path)
                 except OSError as e:
-                    raise _os_error(e, rel) from None
+                    raise os_error(e, rel) from None
                 if st.S_ISDIR(s.st_mode) and not recursive and any(os.scandir(path)):
                     raise InvalidRequest(
                         f"{rel} is a directory that is not empty; delete it recursively "
@@ -383,7 +340,7 @@ class VfsVolume(Volume):
                         try:
                             os.unlink(rel.name, dir_fd=dfd)
                         except OSError as e:
-                            raise _os_error(e, rel) from None
+                            raise os_error(e, rel) from None
                         delta += UsageDelta(-1, -s.st_size)
             return delta
 
@@ -413,7 +370,7 @@ class VfsVolume(Volume):
                 for n in sorted(dirs) + sorted(files):
                     p = os.path.join(d, n)
                     s = os.lstat(p)
-                    out.append((os.path.relpath(p, base), _entry(n, s)))
+                    out.append((os.path.relpath(p, base), entry_of(n, s)))
             return out
 
         for item in await asyncio.to_thread(collect):
@@ -452,13 +409,13 @@ class VfsVolume(Volume):
                 buffered += len(chunk)
                 # pwritev takes at most IOV_MAX (1024) buffers at once.
                 if buffered >= _WRITE_BUFFER or len(buf) >= 512:
-                    pos += await asyncio.to_thread(_pwrite_all, fd, buf, pos)
+                    pos += await asyncio.to_thread(pwrite_all, fd, buf, pos)
                     buf, buffered = [], 0
             if buf:
-                pos += await asyncio.to_thread(_pwrite_all, fd, buf, pos)
+                pos += await asyncio.to_thread(pwrite_all, fd, buf, pos)
             return pos
         except OSError as e:
-            raise _os_error(e, PurePosixPath("upload")) from None
+            raise os_error(e, PurePosixPath("upload")) from None
         finally:
             os.close(fd)
 
@@ -497,7 +454,7 @@ class VfsVolume(Volume):
         try:
             return await asyncio.to_thread(work)
         except OSError as e:
-            raise _os_error(e, rel) from None
+            raise os_error(e, rel) from None
 
     async def discard_staged(self, ref: FolderRef, upload_id: str) -> None:
         path = self._stage(ref, upload_id)
