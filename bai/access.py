@@ -1,28 +1,25 @@
 """Provides every permission decision of bai, in one place, for every transport to call.
 
-Roles: `superadmin` > `admin` > `user`. Host permissions come from the keypair resource
-policy's `allowed_vfolder_hosts` ({host: [permission, ...]}).
+Roles: `superadmin` > `admin` > `user`. A caller holds a permission on a folder (`ro` < `rw` <
+`wd`) by owning it, by being a member of its project, or (administrators) by managing project
+folders. Each operation on a folder is a `FolderAction` in the table below: the permission it
+needs, the folder statuses it runs in, the host grant of the keypair policy it needs, and
+whether only the folder's owner may do it. Who sees which folders, who may read a background
+task, and which operations are for administrators only are decided here too.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from bai.errors import Forbidden, InvalidRequest
+from bai.enums import FolderStatus, HostPermission, Ownership, Permission, Role
+from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
 
-ROLES = ("superadmin", "admin", "user")
-
-HOST_PERMISSIONS = (
-    "create-vfolder",
-    "modify-vfolder",
-    "delete-vfolder",
-    "mount-in-session",
-    "upload-file",
-    "download-file",
-    "invite-others",
-    "set-user-specific-permission",
-)
+ROLES = tuple(r.value for r in Role)
+HOST_PERMISSIONS = tuple(h.value for h in HostPermission)
+S = FolderStatus
 
 
 @dataclass(frozen=True)
@@ -31,7 +28,7 @@ class Principal:
 
     user_id: uuid.UUID
     email: str
-    role: str
+    role: Role
     domain: str
     access_key: str
     keypair_policy: str
@@ -39,11 +36,11 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        return self.role in ("superadmin", "admin")
+        return self.role in (Role.SUPERADMIN, Role.ADMIN)
 
     @property
     def is_superadmin(self) -> bool:
-        return self.role == "superadmin"
+        return self.role == Role.SUPERADMIN
 
 
 def require_admin(p: Principal) -> None:
@@ -56,11 +53,11 @@ def check_role_change(actor: Principal, target_role: str, current_role: str | No
     require_admin(actor)
     if target_role not in ROLES:
         raise InvalidRequest(f"unknown role {target_role!r}; choose one of {', '.join(ROLES)}")
-    if "superadmin" in (target_role, current_role) and not actor.is_superadmin:
+    if Role.SUPERADMIN in (target_role, current_role) and not actor.is_superadmin:
         raise Forbidden("only a superadmin can create or change a superadmin account")
 
 
-def check_host_permission(p: Principal, host: str, permission: str) -> None:
+def check_host_permission(p: Principal, host: str, permission: HostPermission) -> None:
     perms = p.allowed_hosts.get(host)
     if perms is None:
         raise Forbidden(
@@ -69,8 +66,8 @@ def check_host_permission(p: Principal, host: str, permission: str) -> None:
         )
     if permission not in perms:
         raise Forbidden(
-            f"your keypair's resource policy does not grant {permission!r} on host {host!r}; "
-            "ask an admin to add it with `bai admin resource-policy set keypair …`"
+            f"your keypair's resource policy does not grant {permission.value!r} on host "
+            f"{host!r}; ask an admin to add it with `bai admin resource-policy set keypair …`"
         )
 
 
@@ -87,31 +84,71 @@ def validate_host_permissions(hosts: dict[str, list[str]]) -> dict[str, list[str
     return out
 
 
-# ---- folders ---------------------------------------------------------------------------------
-# Folder permissions, weakest first: ro reads; rw also writes files; wd also deletes files.
-_RANK = {"ro": 0, "rw": 1, "wd": 2}
+# ---- which folders a caller sees -------------------------------------------------------------
 
 
-def folder_permission(
-    p: Principal,
-    *,
-    ownership_type: str,
-    owner_id: uuid.UUID | None,
-    folder_perm: str,
-    is_member: bool,
-    shared_perm: str | None = None,
-) -> str | None:
-    """The permission `p` holds on a folder, or None when the folder is invisible to them."""
-    if ownership_type == "user":
-        if owner_id == p.user_id:
-            return "wd"
-        return shared_perm
-    # Project folders: admins manage them; members get the folder's member permission.
+@dataclass(frozen=True)
+class Visibility:
+    """The folders a caller sees: their own user folders, the project folders of their
+    projects, and (administrators) every project folder."""
+
+    user_id: uuid.UUID
+    projects: frozenset[uuid.UUID]
+    every_project_folder: bool
+
+
+def visibility(p: Principal, member_of: set[uuid.UUID]) -> Visibility:
+    return Visibility(p.user_id, frozenset(member_of), p.is_admin)
+
+
+class Relation(StrEnum):
+    """How a caller stands to one folder (invitees arrive with sharing)."""
+
+    OWNER = "owner"  # created the user folder
+    MANAGER = "manager"  # an administrator, for a project folder
+    MEMBER = "member"  # a member of the folder's project
+    OUTSIDER = "outsider"  # sees nothing of the folder
+
+
+def relation(
+    p: Principal, *, ownership: str, owner_id: uuid.UUID | None, is_member: bool
+) -> Relation:
+    if ownership == Ownership.USER:
+        return Relation.OWNER if owner_id == p.user_id else Relation.OUTSIDER
     if p.is_admin:
-        return "wd"
-    if is_member:
-        return shared_perm or folder_perm
+        return Relation.MANAGER
+    return Relation.MEMBER if is_member else Relation.OUTSIDER
+
+
+def folder_permission(rel: Relation, folder_perm: str) -> Permission | None:
+    """The permission a caller holds on a folder, or None when it is invisible to them."""
+    match rel:
+        case Relation.OWNER | Relation.MANAGER:
+            return Permission.WD
+        case Relation.MEMBER:
+            return Permission(folder_perm)
     return None
+
+
+def owns(rel: Relation) -> bool:
+    """Folder-level changes (rename, trash, delete) belong to the owner — an administrator
+    for a project folder — never to members or to someone it was shared with."""
+    return rel in (Relation.OWNER, Relation.MANAGER)
+
+
+# ---- what each operation needs ---------------------------------------------------------------
+
+READABLE = frozenset({S.READY, S.PERFORMING, S.CLONING, S.MOUNTED, S.ERROR, S.DELETE_PENDING})
+# Backend.AI lets files of a trashed folder be read; we refuse all file access in every
+# delete-* state, as the user guide promises.
+FILE_READABLE = READABLE - {S.DELETE_PENDING}
+UPDATABLE = frozenset({S.READY, S.MOUNTED})
+# A folder a clone or copy left in `error` can still be put in the trash by its owner.
+TRASHABLE = frozenset({S.READY, S.ERROR})
+RECOVERABLE = frozenset({S.DELETE_PENDING})
+PURGEABLE_BY_OWNER = frozenset({S.DELETE_PENDING})
+PURGED = frozenset({S.DELETE_COMPLETE, S.DELETE_ERROR})
+ANY_STATUS = frozenset(S)
 
 
 @dataclass(frozen=True)
@@ -119,39 +156,98 @@ class FolderAction:
     """What an operation needs: a folder permission, a status set and maybe a host grant."""
 
     verb: str
-    permission: str
-    statuses: frozenset[str]
-    host_permission: str | None = None
-    # Folder-level changes (rename, trash, delete) belong to the owner, or to an admin for a
-    # project folder, never to someone it was shared with.
+    permission: Permission
+    statuses: frozenset[FolderStatus]
+    host_permission: HostPermission | None = None
     owner_only: bool = False
+    admin_only: bool = False
 
 
-def check_folder_action(
-    p: Principal,
-    action: FolderAction,
-    *,
-    name: str,
-    host: str,
-    status: str,
-    held: str | None,
-    is_owner: bool,
-) -> None:
-    if held is None:
-        raise Forbidden(f"you have no access to folder {name!r}")
-    if action.owner_only and not is_owner:
+H = HostPermission
+P = Permission
+INFO = FolderAction("read", P.RO, ANY_STATUS)
+LIST_FILES = FolderAction("listed", P.RO, FILE_READABLE)
+DOWNLOAD = FolderAction("downloaded", P.RO, FILE_READABLE, H.DOWNLOAD_FILE)
+UPLOAD = FolderAction("uploaded", P.RW, UPDATABLE, H.UPLOAD_FILE)
+MKDIR = FolderAction("created", P.RW, UPDATABLE, H.UPLOAD_FILE)
+MOVE = FolderAction("moved", P.RW, UPDATABLE, H.UPLOAD_FILE)
+DELETE_FILES = FolderAction("deleted", P.WD, UPDATABLE, H.UPLOAD_FILE)
+RENAME = FolderAction("renamed", P.WD, UPDATABLE, H.MODIFY_VFOLDER, owner_only=True)
+UPDATE_OPTIONS = FolderAction("changed", P.WD, UPDATABLE, H.MODIFY_VFOLDER, owner_only=True)
+TRASH = FolderAction("moved to the trash", P.WD, TRASHABLE, H.DELETE_VFOLDER, owner_only=True)
+RESTORE = FolderAction("restored", P.WD, RECOVERABLE, H.DELETE_VFOLDER, owner_only=True)
+DELETE_FOREVER = FolderAction(
+    "deleted forever", P.WD, PURGEABLE_BY_OWNER, H.DELETE_VFOLDER, owner_only=True
+)
+CLONE = FolderAction("cloned", P.RO, UPDATABLE, H.CREATE_VFOLDER)
+PURGE = FolderAction("purged", P.WD, PURGED, admin_only=True)
+
+FOLDER_ACTIONS = {
+    a.verb: a
+    for a in (
+        INFO,
+        LIST_FILES,
+        DOWNLOAD,
+        UPLOAD,
+        MKDIR,
+        MOVE,
+        DELETE_FILES,
+        RENAME,
+        UPDATE_OPTIONS,
+        TRASH,
+        RESTORE,
+        DELETE_FOREVER,
+        CLONE,
+        PURGE,
+    )
+}
+
+
+@dataclass(frozen=True)
+class FolderView:
+    """What the decision needs to know of a folder, as seen by one caller."""
+
+    name: str
+    host: str
+    status: FolderStatus
+    relation: Relation
+    held: Permission | None
+
+
+def check_folder_action(p: Principal, action: FolderAction, folder: FolderView) -> None:
+    """Allow `action` on `folder` for `p`, or raise the error that says why not."""
+    name = folder.name
+    if folder.held is None and not (action.admin_only and p.is_admin):
+        raise NotFound(f"no folder {name!r}; `bai vfolder list` shows your folders")
+    if action.admin_only:
+        require_admin(p)
+    elif action.owner_only and not owns(folder.relation):
         raise Forbidden(f"only the owner of folder {name!r} can have it {action.verb}")
+    status = folder.status
     if status not in action.statuses:
-        if status.startswith("delete-"):
+        if action is PURGE:
+            raise Conflict(
+                f"folder {name!r} is {status}; only folders deleted forever "
+                "(delete-complete or delete-error) can be purged"
+            )
+        if status.is_deleted:
             raise Forbidden(
-                f"folder {name!r} is {status}: files cannot be {action.verb}; restore the "
+                f"folder {name!r} is {status}: it cannot be {action.verb}; restore the "
                 "folder first if it is in the trash"
             )
-        raise Forbidden(f"cannot {action.verb} folder {name!r} while it is {status}")
-    if _RANK[held] < _RANK[action.permission]:
+        raise Forbidden(f"cannot have folder {name!r} {action.verb} while it is {status}")
+    held = folder.held or P.WD  # admins purging see every folder
+    if not held.covers(action.permission):
         raise Forbidden(
-            f"your permission on folder {name!r} is {held!r}; {action.verb} needs "
-            f"{action.permission!r}"
+            f"your permission on folder {name!r} is {held.value!r}; {action.verb} needs "
+            f"{action.permission.value!r}"
         )
     if action.host_permission is not None:
-        check_host_permission(p, host, action.host_permission)
+        check_host_permission(p, folder.host, action.host_permission)
+
+
+def check_task_access(p: Principal, sees_its_folder: bool) -> None:
+    """A background task is readable by administrators and by whoever sees its folder; to
+    anyone else it does not exist."""
+    if not (p.is_admin or sees_its_folder):
+        raise NotFound("no such background task")

@@ -60,6 +60,9 @@ class NodeConfig:
     sftp_port: int = 2022
     public_url: str | None = None
     log_level: str = "info"
+    # Backend.AI names a volume of a given storage proxy `PROXY:VOLUME`; this node answers to
+    # `NODE_NAME:VOLUME` and refuses another node's volumes.
+    node_name: str = "local"
     default_host: str = DEFAULT_VOLUME
     admin_email: str = "admin@bai.local"
     auth: AuthConfig = field(default_factory=AuthConfig)
@@ -146,6 +149,9 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
     if public_url and not public_url.startswith(("http://", "https://")):
         raise server.fail("public_url", f"must start with http:// or https://, got {public_url!r}")
     log_level = server.get("log_level", str, "info").lower()
+    node_name = server.get("node_name", str, "local")
+    if not node_name or ":" in node_name or not node_name.isprintable():
+        raise server.fail("node_name", f"must be a plain name without ':', got {node_name!r}")
     if log_level not in ("debug", "info", "warning", "error"):
         raise server.fail("log_level", "must be one of debug, info, warning, error")
     server.done()
@@ -214,6 +220,7 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
         sftp_port=sftp_port,
         public_url=public_url,
         log_level=log_level,
+        node_name=node_name,
         default_host=default_host,
         admin_email=admin_email,
         auth=auth,

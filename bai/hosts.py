@@ -1,17 +1,42 @@
-"""Provides the storage-host view of a principal: default host, allowed hosts, volume info."""
+"""Provides storage hosts: parsing host names once, the volumes behind them, and what a
+caller may see of them (default host, allowed hosts, volume info)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bai.access import Principal
+from bai.errors import NotFound
 from bai.storage.base import Volume
 
 
 class HostService:
-    def __init__(self, volumes: dict[str, Volume], default_host: str) -> None:
+    def __init__(self, volumes: dict[str, Volume], default_host: str, node_name: str) -> None:
         self.volumes = volumes
         self.default_host = default_host
+        self.node_name = node_name
+
+    def parse(self, host: str | None) -> str:
+        """The volume name of `host` (`VOLUME` or `NODE:VOLUME`); None means the default.
+
+        A host of another node is refused rather than silently cut to its volume part: with
+        several nodes, `b:local` and `a:local` are different volumes."""
+        if host is None or host == "":
+            return self.default_host
+        node, sep, name = host.rpartition(":")
+        if sep and node != self.node_name:
+            raise NotFound(
+                f"storage host {host!r} belongs to node {node!r}; this node is "
+                f"{self.node_name!r}. `bai vfolder list-hosts` shows the hosts you can use"
+            )
+        if name not in self.volumes:
+            raise NotFound(
+                f"no storage host {host!r}; `bai vfolder list-hosts` shows the hosts you can use"
+            )
+        return name
+
+    def volume(self, host: str) -> Volume:
+        return self.volumes[self.parse(host)]
 
     def allowed(self, p: Principal) -> list[str]:
         # A policy may name hosts this node does not (or no longer) configure; hide those.
@@ -22,7 +47,7 @@ class HostService:
         cap = await vol.capacity()
         return {
             "backend": vol.backend,
-            "capabilities": sorted(vol.capabilities),
+            "capabilities": vol.backend_ai_capabilities(),
             "usage": {
                 "percentage": cap.percentage,
                 "used_bytes": cap.used,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ from litestar.testing import AsyncTestClient
 
 from bai.client import BaiClient, ClientConfig
 from bai.config import NodeConfig, parse_config
-from bai.server.app import create_app
-from bai.server.node import start_services
+from bai.node import Node
+from bai.server.http.app import create_app
 from tests.harness import NodeProcess, btrfs_unavailable, ensure_official_client
 
 TEST_TOML = """
@@ -31,6 +32,7 @@ class InProcessNode:
     http: AsyncTestClient[Litestar]
     config: NodeConfig
     admin: BaiClient
+    node: Node
 
     def client(self, access_key: str, secret_key: str) -> BaiClient:
         return BaiClient(
@@ -54,21 +56,43 @@ async def node(tmp_path: Path) -> AsyncIterator[InProcessNode]:
         yield n
 
 
+class _Tracebacks(logging.Handler):
+    """Collects log records that carry a traceback: a user's mistake must never log one."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.records.append(record)
+
+
 @contextlib.asynccontextmanager
-async def in_process_node(config: NodeConfig) -> AsyncIterator[InProcessNode]:
-    """The Litestar app of a node with `config`, in this process, with its admin client."""
-    started = await start_services(config)
-    app = create_app(started.services)
-    kp = started.bootstrap.admin_keypair
-    assert kp is not None
+async def in_process_node(
+    config: NodeConfig, *, allow_tracebacks: bool = False
+) -> AsyncIterator[InProcessNode]:
+    """The Litestar app of a running node with `config`, in this process, with its admin
+    client. The node's log must hold no traceback when it stops."""
+    tracebacks = _Tracebacks()
+    logging.getLogger("bai").addHandler(tracebacks)
     try:
-        async with AsyncTestClient(app=app, base_url="http://testserver.local") as http:
-            admin = BaiClient(
-                ClientConfig("http://testserver.local", kp.access_key, kp.secret_key), http=http
-            )
-            yield InProcessNode(app, http, config, admin)
+        async with Node(config) as node:
+            app = create_app(node)
+            kp = node.bootstrap.admin_keypair
+            assert kp is not None
+            async with AsyncTestClient(app=app, base_url="http://testserver.local") as http:
+                admin = BaiClient(
+                    ClientConfig("http://testserver.local", kp.access_key, kp.secret_key),
+                    http=http,
+                )
+                yield InProcessNode(app, http, config, admin, node)
     finally:
-        await started.services.close()
+        logging.getLogger("bai").removeHandler(tracebacks)
+    if not allow_tracebacks:
+        assert not tracebacks.records, "the node logged a traceback: " + "; ".join(
+            f"{r.name}: {r.getMessage()}" for r in tracebacks.records
+        )
 
 
 @pytest.fixture(scope="session")

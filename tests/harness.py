@@ -76,7 +76,15 @@ class NodeProcess:
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
+        code = self.proc.wait(timeout=timeout)
+        self.check_log()
+        return code
+
+    def check_log(self) -> None:
+        """A user's mistake never reaches the node log as a traceback; neither may anything
+        a test did to this node."""
+        log = "".join(self.output)
+        assert "Traceback" not in log, "the node logged a traceback:\n" + log[-4000:]
 
     def client_env(self) -> dict[str, str]:
         values: dict[str, str] = {}

@@ -30,6 +30,7 @@ from bai.accounts.models import (
 from bai.accounts.policies import DEFAULT_POLICY, PoliciesMixin
 from bai.accounts.projects import ProjectsMixin
 from bai.db import tables as t
+from bai.enums import Role
 from bai.errors import AuthFailed, Conflict, Forbidden, InvalidRequest, NotFound
 from bai.secrets import NodeSecret, new_access_key, new_secret_key
 
@@ -169,7 +170,7 @@ class AccountService(ProjectsMixin, PoliciesMixin):
         principal = Principal(
             user_id=row.id,
             email=row.email,
-            role=row.role,
+            role=Role(row.role),
             domain=row.domain_name,
             access_key=access_key,
             keypair_policy=row.resource_policy,

@@ -147,7 +147,24 @@ vfolders = sa.Table(
     # Usage the node keeps exact for every write it makes (reading it never walks the tree).
     sa.Column("num_files", sa.BigInteger, nullable=False, default=0),
     sa.Column("cur_size", sa.BigInteger, nullable=False, default=0),
+    # Where the data lives in its volume (a directory path; a bucket and prefix).
+    sa.Column("location", sa.String(512), nullable=False, server_default=""),
 )
+# Two live folders of one owner (or one project) never share a name; the database says so,
+# so no in-process lock is needed and concurrent nodes agree.
+for _kind, _owner in (("user", vfolders.c.user_id), ("group", vfolders.c.project_id)):
+    _live = sa.and_(
+        vfolders.c.ownership_type == _kind,
+        vfolders.c.status.not_in(("delete-ongoing", "delete-complete", "delete-error")),
+    )
+    sa.Index(
+        f"uq_vfolders_{_kind}_name",
+        _owner,
+        vfolders.c.name,
+        unique=True,
+        sqlite_where=_live,
+        postgresql_where=_live,
+    )
 
 uploads = sa.Table(
     "uploads",
@@ -206,4 +223,18 @@ scan_runs = sa.Table(
     sa.Column("corrected_bytes", sa.BigInteger, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("finished_at", TS, nullable=False),
+)
+
+quota_reservations = sa.Table(
+    "quota_reservations",
+    metadata,
+    # Bytes a write in flight has claimed from a quota scope and not yet settled: a scope's
+    # admission counts its usage plus these, so concurrent writers cannot overshoot.
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("host", sa.String(64), nullable=False),
+    sa.Column("scope_id", sa.String(64), nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("node_id", sa.String(64), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index("ix_quota_reservations_scope", "host", "scope_id"),
 )

@@ -7,29 +7,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-USAGE_MODES = ("general", "data", "model")
-PERMISSIONS = ("ro", "rw", "wd")
-OWNERSHIP_TYPES = ("user", "group")
+from bai.access import FolderView, Relation
+from bai.enums import FolderStatus, Ownership, Permission, UsageMode, choices
 
-READY = "ready"
-PERFORMING = "performing"
-CLONING = "cloning"
-MOUNTED = "mounted"
-ERROR = "error"
-DELETE_PENDING = "delete-pending"
-DELETE_ONGOING = "delete-ongoing"
-DELETE_COMPLETE = "delete-complete"
-DELETE_ERROR = "delete-error"
+USAGE_MODES = tuple(choices(UsageMode))
+PERMISSIONS = tuple(choices(Permission))
+OWNERSHIP_TYPES = tuple(choices(Ownership))
 
-READABLE = frozenset({READY, PERFORMING, CLONING, MOUNTED, ERROR, DELETE_PENDING})
-MOUNTABLE = frozenset({READY, PERFORMING, CLONING, MOUNTED})
-UPDATABLE = frozenset({READY, MOUNTED})
-DELETABLE = frozenset({READY})
-PURGABLE = frozenset({DELETE_PENDING, DELETE_COMPLETE})
-RECOVERABLE = frozenset({DELETE_PENDING})
-DELETE_STATES = frozenset({DELETE_PENDING, DELETE_ONGOING, DELETE_COMPLETE, DELETE_ERROR})
-# Folders that still hold their name: everything but what is being or has been removed.
-NAME_HOLDING = frozenset({READY, PERFORMING, CLONING, MOUNTED, ERROR, DELETE_PENDING})
+READY = FolderStatus.READY
+CLONING = FolderStatus.CLONING
+ERROR = FolderStatus.ERROR
+DELETE_PENDING = FolderStatus.DELETE_PENDING
+DELETE_ONGOING = FolderStatus.DELETE_ONGOING
+DELETE_COMPLETE = FolderStatus.DELETE_COMPLETE
+DELETE_ERROR = FolderStatus.DELETE_ERROR
+
+DELETE_STATES = frozenset(s for s in FolderStatus if s.is_deleted)
+# Folders that still hold their name: everything but what is being or has been removed
+# (the partial unique indexes on vfolders say the same).
+NAME_HOLDING = frozenset(FolderStatus) - {DELETE_ONGOING, DELETE_COMPLETE, DELETE_ERROR}
 
 
 def _iso(ts: datetime | None) -> str | None:
@@ -49,14 +45,16 @@ class VFolder:
     project_id: uuid.UUID | None
     creator: str
     cloneable: bool
-    status: str
+    status: FolderStatus
     status_history: dict[str, str]
     created_at: datetime
     last_used: datetime | None
     num_files: int
     cur_size: int
-    # Filled per caller: the permission they hold, and whether they own it.
-    caller_permission: str | None = None
+    location: str = ""
+    # Filled per caller: how they stand to it, the permission they hold, whether they own it.
+    relation: Relation = Relation.OUTSIDER
+    caller_permission: Permission | None = None
     is_owner: bool = False
     owner_email: str | None = None
     project_name: str | None = None
@@ -69,6 +67,10 @@ class VFolder:
     @property
     def scope_hex(self) -> str:
         return self.quota_scope_id.split(":", 1)[1].replace("-", "")
+
+    def view(self) -> FolderView:
+        """What the permission decision needs to know of this folder."""
+        return FolderView(self.name, self.host, self.status, self.relation, self.caller_permission)
 
     def to_dict(self) -> dict[str, Any]:
         """Backend.AI's field names, plus the camelCase ones the official CLI reads."""

@@ -2,8 +2,9 @@
 
 A scope (`user:<uuid>` or `project:<uuid>`, per host) is created on first use with its
 owner's resource-policy `max_quota_scope_size` (0 = unlimited). On hosts whose backend has
-kernel quotas the limit is also applied there; everywhere the node refuses a write up front
-when the declared size does not fit.
+kernel quotas the limit is applied there and the kernel refuses every writer. Elsewhere the
+node refuses a write up front when its declared size does not fit, and every write path
+claims quota as its bytes arrive and settles the claim at commit (`Reservation`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from bai.access import Principal, require_admin
 from bai.db import tables as t
 from bai.errors import NotFound, QuotaExceeded
 from bai.folders.models import DELETE_COMPLETE, VFolder
-from bai.folders.repository import now
+from bai.folders.repository import add_usage, now
+from bai.hosts import HostService
 from bai.sizes import format_size
-from bai.storage.base import Volume
+from bai.storage.base import Capability, UsageDelta
 
 v = t.vfolders
 q = t.quota_scopes
+r = t.quota_reservations
 
 
 @dataclass(frozen=True)
@@ -49,16 +52,41 @@ def scope_hex(scope_id: str) -> str:
     return scope_id.split(":", 1)[1].replace("-", "")
 
 
-class QuotaService:
-    def __init__(self, engine: AsyncEngine, volumes: dict[str, Volume]) -> None:
-        self.engine = engine
-        self.volumes = volumes
+RESERVE_STEP = 8 << 20  # claim quota ahead in steps, not per write call
 
-    def _volume(self, host: str) -> Volume:
-        vol = self.volumes.get(host.split(":", 1)[-1])
-        if vol is None:
-            raise NotFound(f"no storage host {host!r}")
-        return vol
+
+class Reservation:
+    """Bytes one write in flight has claimed from its folder's quota scope.
+
+    `ensure(n)` claims up to `n` bytes before they are written; the claim is settled (turned
+    into usage) at commit, or released on abort. Claims live in the database, so concurrent
+    writers — on this node or another — together never cross the limit. Scopes without a
+    limit, and backends whose kernel enforces the limit, need no claims at all."""
+
+    def __init__(self, quota: QuotaService, folder: VFolder, key: str, limit: int | None) -> None:
+        self.quota = quota
+        self.folder = folder
+        self.key = key
+        self.limit = limit  # None: nothing to claim
+        self.reserved = 0
+
+    async def ensure(self, total: int) -> None:
+        if self.limit is None or total <= self.reserved:
+            return
+        self.reserved = await self.quota.claim(self, total)
+
+    async def release(self) -> None:
+        if self.limit is not None and self.reserved:
+            async with self.quota.engine.begin() as conn:
+                await conn.execute(r.delete().where(r.c.id == self.key))
+            self.reserved = 0
+
+
+class QuotaService:
+    def __init__(self, engine: AsyncEngine, hosts: HostService, node_id: str) -> None:
+        self.engine = engine
+        self.hosts = hosts
+        self.node_id = node_id
 
     async def policy_limit(self, conn: AsyncConnection, scope_id: str) -> int:
         kind, _, ident = scope_id.partition(":")
@@ -78,30 +106,40 @@ class QuotaService:
             )
         return int(await conn.scalar(query) or 0)
 
-    async def ensure(self, conn: AsyncConnection, host: str, scope_id: str) -> int:
-        """The scope's limit, creating the scope (and its kernel quota) on first use."""
-        row = (
-            await conn.execute(
+    async def ensure(self, host: str, scope_id: str) -> int:
+        """The scope's limit, creating the scope (and its kernel quota) on first use.
+
+        The backend is prepared outside any database transaction (it may be slow, and a
+        transaction must not hold the database meanwhile); both steps are idempotent."""
+        async with self.engine.connect() as conn:
+            limit = await conn.scalar(
                 sa.select(q.c.limit_bytes).where(q.c.host == host, q.c.scope_id == scope_id)
             )
-        ).first()
-        if row is not None:
-            return int(row[0])
-        limit = await self.policy_limit(conn, scope_id)
+            if limit is not None:
+                return int(limit)
+            limit = await self.policy_limit(conn, scope_id)
+        await self.hosts.volume(host).ensure_scope(scope_hex(scope_id), limit)
         ts = now()
-        await conn.execute(
-            q.insert().values(
-                host=host, scope_id=scope_id, limit_bytes=limit, created_at=ts, updated_at=ts
-            )
-        )
-        await self._volume(host).ensure_scope(scope_hex(scope_id), limit)
-        return limit
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    q.insert().values(
+                        host=host,
+                        scope_id=scope_id,
+                        limit_bytes=limit,
+                        created_at=ts,
+                        updated_at=ts,
+                    )
+                )
+        except sa.exc.IntegrityError:
+            return await self.ensure(host, scope_id)  # another request made it first
+        return int(limit)
 
     async def usage(
         self, conn: AsyncConnection, host: str, scope_id: str, fresh: bool = False
     ) -> int:
         """Instant on every backend: the kernel's count, or the node's exact accounting."""
-        fast = await self._volume(host).scope_usage(scope_hex(scope_id), fresh)
+        fast = await self.hosts.volume(host).scope_usage(scope_hex(scope_id), fresh)
         if fast is not None:
             return fast
         used = await conn.scalar(
@@ -111,26 +149,122 @@ class QuotaService:
         )
         return int(used or 0)
 
-    async def admit(self, conn: AsyncConnection, folder: VFolder, incoming: int) -> None:
-        limit = await self.ensure(conn, folder.host, folder.quota_scope_id)
+    async def _claimed(
+        self, conn: AsyncConnection, host: str, scope_id: str, but: str | None = None
+    ) -> int:
+        query = sa.select(sa.func.coalesce(sa.func.sum(r.c.bytes), 0)).where(
+            r.c.host == host, r.c.scope_id == scope_id
+        )
+        if but is not None:
+            query = query.where(r.c.id != but)
+        return int(await conn.scalar(query) or 0)
+
+    async def label(self, conn: AsyncConnection, scope_id: str) -> str:
+        """A scope as people name it: the user's e-mail or the project's name."""
+        kind, _, ident = scope_id.partition(":")
+        if kind == "user":
+            email = await conn.scalar(
+                sa.select(t.users.c.email).where(t.users.c.id == uuid.UUID(ident))
+            )
+            return f"the quota of {email or scope_id}"
+        name = await conn.scalar(
+            sa.select(t.projects.c.name).where(t.projects.c.id == uuid.UUID(ident))
+        )
+        return f"the quota of project {name or scope_id!r}"
+
+    async def _refuse(
+        self, conn: AsyncConnection, folder: VFolder, limit: int, left: int, needs: int
+    ) -> QuotaExceeded:
+        return QuotaExceeded(
+            f"quota exceeded: {await self.label(conn, folder.quota_scope_id)} on host "
+            f"{folder.host!r} has {format_size(max(left, 0))} left of {format_size(limit)}, "
+            f"and this write needs {format_size(needs)}; free space or ask an admin to raise "
+            "the quota"
+        )
+
+    async def admit(self, folder: VFolder, incoming: int) -> None:
+        """Refuse up front a write whose declared size cannot fit (nothing is claimed)."""
+        limit = await self.ensure(folder.host, folder.quota_scope_id)
         if not limit:
             return
-        used = await self.usage(conn, folder.host, folder.quota_scope_id)
-        if used + incoming > limit:
-            used = await self.usage(conn, folder.host, folder.quota_scope_id, fresh=True)
-        if used + incoming > limit:
-            left = max(limit - used, 0)
-            raise QuotaExceeded(
-                f"quota exceeded: {folder.quota_scope_id} on {folder.host} has "
-                f"{format_size(left)} left of {format_size(limit)}, and this write needs "
-                f"{format_size(incoming)}; free space or ask an admin to raise the quota"
+        async with self.engine.connect() as conn:
+            host, scope = folder.host, folder.quota_scope_id
+            used = await self.usage(conn, host, scope) + await self._claimed(conn, host, scope)
+            if used + incoming > limit:
+                used = await self.usage(conn, host, scope, fresh=True) + await self._claimed(
+                    conn, host, scope
+                )
+            if used + incoming > limit:
+                raise await self._refuse(conn, folder, limit, limit - used, incoming)
+
+    async def reservation(self, folder: VFolder, key: str) -> Reservation:
+        """A claim on `folder`'s scope for one write; a no-op where nothing is to claim."""
+        vol = self.hosts.volume(folder.host)
+        if vol.has(Capability.KERNEL_QUOTA):
+            return Reservation(self, folder, key, None)  # the kernel says EDQUOT itself
+        limit = await self.ensure(folder.host, folder.quota_scope_id)
+        return Reservation(self, folder, key, limit or None)
+
+    async def claim(self, res: Reservation, total: int) -> int:
+        """Raise `res`'s claim to at least `total` bytes (ahead by a step where the scope has
+        room); the new claim, or `QuotaExceeded` when `total` does not fit."""
+        folder, host, scope = res.folder, res.folder.host, res.folder.quota_scope_id
+        async with self.engine.begin() as conn:
+            # Write first: this takes the database's write lock (a row lock on PostgreSQL)
+            # before reading, so two claims on one scope are decided one after the other.
+            await conn.execute(
+                q.update()
+                .where(q.c.host == host, q.c.scope_id == scope)
+                .values(updated_at=q.c.updated_at)
             )
+            limit = int(
+                await conn.scalar(
+                    sa.select(q.c.limit_bytes).where(q.c.host == host, q.c.scope_id == scope)
+                )
+                or 0
+            )
+            if not limit:
+                return total
+            room = (
+                limit
+                - await self.usage(conn, host, scope)
+                - await self._claimed(conn, host, scope, but=res.key)
+            )
+            if total > room:
+                raise await self._refuse(conn, folder, limit, room, total - res.reserved)
+            grant = min(max(total, res.reserved + RESERVE_STEP), room)
+            updated = await conn.execute(r.update().where(r.c.id == res.key).values(bytes=grant))
+            if updated.rowcount == 0:
+                await conn.execute(
+                    r.insert().values(
+                        id=res.key,
+                        host=host,
+                        scope_id=scope,
+                        bytes=grant,
+                        node_id=self.node_id,
+                        created_at=now(),
+                    )
+                )
+        return grant
+
+    async def settle(self, conn: AsyncConnection, res: Reservation, delta: UsageDelta) -> None:
+        """Turn a claim into usage, in the caller's transaction (the write has committed)."""
+        await add_usage(conn, res.folder.id, delta)
+        if res.limit is not None:
+            await conn.execute(r.delete().where(r.c.id == res.key))
+        res.reserved = 0
+
+    async def forget_reservations(self) -> None:
+        """Drop this node's claims at start: the writes that held them died with the node."""
+        async with self.engine.begin() as conn:
+            await conn.execute(r.delete().where(r.c.node_id == self.node_id))
 
     async def scope_state(self, host: str, scope_id: str) -> ScopeUsage:
-        async with self.engine.begin() as conn:
-            limit = await self.ensure(conn, host, scope_id)
+        limit = await self.ensure(host, scope_id)
+        async with self.engine.connect() as conn:
             used = await self.usage(conn, host, scope_id)
-        return ScopeUsage(host, scope_id, limit, used, self._volume(host).quota_supported)
+        kernel = self.hosts.volume(host).has(Capability.KERNEL_QUOTA)
+        return ScopeUsage(host, scope_id, limit, used, kernel)
 
     # ---- admin -----------------------------------------------------------------------------
 
@@ -157,21 +291,22 @@ class QuotaService:
 
     async def get(self, actor: Principal, host: str, ident: str) -> ScopeUsage:
         require_admin(actor)
-        self._volume(host)
+        host = self.hosts.parse(host)
         async with self.engine.connect() as conn:
             scope_id = await self.resolve(conn, ident)
         return await self.scope_state(host, scope_id)
 
     async def set_limit(self, actor: Principal, host: str, ident: str, limit: int) -> ScopeUsage:
         require_admin(actor)
-        vol = self._volume(host)
-        async with self.engine.begin() as conn:
+        host = self.hosts.parse(host)
+        async with self.engine.connect() as conn:
             scope_id = await self.resolve(conn, ident)
-            await self.ensure(conn, host, scope_id)
+        await self.ensure(host, scope_id)
+        async with self.engine.begin() as conn:
             await conn.execute(
                 q.update()
                 .where(q.c.host == host, q.c.scope_id == scope_id)
                 .values(limit_bytes=limit, updated_at=now())
             )
-            await vol.set_scope_limit(scope_hex(scope_id), limit)
+        await self.hosts.volume(host).set_scope_limit(scope_hex(scope_id), limit)
         return await self.scope_state(host, scope_id)

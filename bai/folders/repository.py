@@ -9,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bai.access import Principal, folder_permission
+from bai.access import Principal, Relation, folder_permission, owns, relation, visibility
 from bai.db import tables as t
+from bai.enums import FolderStatus, Ownership
 from bai.folders.models import VFolder
 from bai.storage.base import FolderRef, UsageDelta
 
@@ -26,7 +27,7 @@ def _aware(ts: datetime | None) -> datetime | None:
 
 
 def ref_of(f: VFolder) -> FolderRef:
-    return FolderRef(f.scope_hex, f.id)
+    return FolderRef(f.scope_hex, f.id, f.location)
 
 
 async def member_projects(conn: AsyncConnection, user_id: uuid.UUID) -> set[uuid.UUID]:
@@ -49,18 +50,10 @@ def _select() -> sa.Select[Any]:
 
 
 def _to_folder(r: Any, p: Principal | None, projects: set[uuid.UUID]) -> VFolder:
-    held = None
-    is_owner = False
+    rel = Relation.OUTSIDER
     if p is not None:
-        held = folder_permission(
-            p,
-            ownership_type=r.ownership_type,
-            owner_id=r.user_id,
-            folder_perm=r.permission,
-            is_member=r.project_id in projects,
-        )
-        is_owner = (r.ownership_type == "user" and r.user_id == p.user_id) or (
-            r.ownership_type == "group" and p.is_admin
+        rel = relation(
+            p, ownership=r.ownership_type, owner_id=r.user_id, is_member=r.project_id in projects
         )
     return VFolder(
         id=r.id,
@@ -74,14 +67,16 @@ def _to_folder(r: Any, p: Principal | None, projects: set[uuid.UUID]) -> VFolder
         project_id=r.project_id,
         creator=r.creator,
         cloneable=r.cloneable,
-        status=r.status,
+        status=FolderStatus(r.status),
         status_history=dict(r.status_history),
         created_at=_aware(r.created_at) or now(),
         last_used=_aware(r.last_used),
         num_files=r.num_files,
         cur_size=r.cur_size,
-        caller_permission=held,
-        is_owner=is_owner,
+        location=r.location,
+        relation=rel,
+        caller_permission=folder_permission(rel, r.permission),
+        is_owner=owns(rel),
         owner_email=r.owner_email,
         project_name=r.project_name,
     )
@@ -90,13 +85,18 @@ def _to_folder(r: Any, p: Principal | None, projects: set[uuid.UUID]) -> VFolder
 async def visible_folders(
     conn: AsyncConnection, p: Principal, where: sa.ColumnElement[bool] | None = None
 ) -> list[VFolder]:
-    """Folders `p` can see: their own, and project folders of their projects (admins: all)."""
+    """Folders `p` can see, as `bai.access.visibility` decides."""
     projects = await member_projects(conn, p.user_id)
-    cond: sa.ColumnElement[bool] = v.c.user_id == p.user_id
-    if p.is_admin:
-        cond = sa.or_(cond, v.c.ownership_type == "group")
-    elif projects:
-        cond = sa.or_(cond, v.c.project_id.in_(projects))
+    vis = visibility(p, projects)
+    cond: sa.ColumnElement[bool] = sa.and_(
+        v.c.ownership_type == Ownership.USER, v.c.user_id == vis.user_id
+    )
+    if vis.every_project_folder:
+        cond = sa.or_(cond, v.c.ownership_type == Ownership.GROUP)
+    elif vis.projects:
+        cond = sa.or_(
+            cond, sa.and_(v.c.ownership_type == Ownership.GROUP, v.c.project_id.in_(vis.projects))
+        )
     q = _select().where(cond)
     if where is not None:
         q = q.where(where)
@@ -156,6 +156,7 @@ async def insert_folder(
     creator: str,
     cloneable: bool,
     status: str,
+    location: str,
 ) -> None:
     ts = now()
     await conn.execute(
@@ -177,5 +178,6 @@ async def insert_folder(
             created_at=ts,
             num_files=0,
             cur_size=0,
+            location=location,
         )
     )

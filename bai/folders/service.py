@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bai.access import (
-    FolderAction,
-    Principal,
-    check_folder_action,
-    check_host_permission,
-    require_admin,
-)
+from bai import access
+from bai.access import FolderAction, Principal, check_folder_action, check_host_permission
 from bai.db import tables as t
-from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from bai.folders import actions
+from bai.enums import HostPermission
+from bai.errors import BaiError, Conflict, Forbidden, InvalidRequest, NotFound
+from bai.folders.clone import clone_tree
+from bai.folders.fileio import FileIO
 from bai.folders.models import (
     CLONING,
     DELETE_COMPLETE,
     DELETE_ERROR,
     DELETE_ONGOING,
     DELETE_PENDING,
+    ERROR,
     NAME_HOLDING,
     PERMISSIONS,
     READY,
@@ -41,7 +40,10 @@ from bai.folders.repository import (
     visible_folders,
 )
 from bai.folders.tasks import TaskContext, TaskRunner
+from bai.hosts import HostService
 from bai.storage.base import Volume
+
+log = logging.getLogger("bai.folders")
 
 v = t.vfolders
 
@@ -69,36 +71,31 @@ class FolderFilter:
         return all(want == have for want, have in pairs if want)
 
 
+def scope_hex_of(scope_id: str) -> str:
+    return scope_id.split(":", 1)[1].replace("-", "")
+
+
 class FolderService:
     def __init__(
         self,
         engine: AsyncEngine,
-        volumes: dict[str, Volume],
-        default_host: str,
+        hosts: HostService,
         tasks: TaskRunner,
         quota: QuotaService,
+        io: FileIO,
     ) -> None:
         self.engine = engine
+        self.hosts = hosts
         self.quota = quota
-        self.volumes = volumes
-        self.default_host = default_host
         self.tasks = tasks
-        # Name uniqueness spans several rows ("every folder the caller can see"), which no
-        # single index expresses; one node serialises the check-and-insert here.
-        self._names = asyncio.Lock()
+        self.io = io
         tasks.register("delete", self._run_delete, self._fail_delete)
         tasks.register("clone", self._run_clone, self._fail_clone)
 
     # ---- lookup ----------------------------------------------------------------------------
 
     def volume(self, host: str) -> Volume:
-        name = host.split(":", 1)[-1]  # `node:volume` is accepted too
-        vol = self.volumes.get(name)
-        if vol is None:
-            raise NotFound(
-                f"no storage host {host!r}; `bai vfolder list-hosts` shows the hosts you can use"
-            )
-        return vol
+        return self.hosts.volume(host)
 
     async def get(self, p: Principal, ident: str, action: FolderAction | None = None) -> VFolder:
         """A folder the caller can see, by name (live folders first) or by id."""
@@ -115,16 +112,19 @@ class FolderService:
             raise NotFound(f"no folder {ident!r}; `bai vfolder list` shows your folders")
         folder = matches[0]
         if action is not None:
-            check_folder_action(
-                p,
-                action,
-                name=folder.name,
-                host=folder.host,
-                status=folder.status,
-                held=folder.caller_permission,
-                is_owner=folder.is_owner,
-            )
+            check_folder_action(p, action, folder.view())
         return folder
+
+    async def task(self, p: Principal, task_id: uuid.UUID) -> dict[str, Any]:
+        """A background task's state, for those `bai.access` lets read it."""
+        task = await self.tasks.get(task_id)
+        async with self.engine.connect() as conn:
+            seen = {f.id for f in await visible_folders(conn, p)}
+        ids = {uuid.UUID(task["folder_id"])} | (
+            {uuid.UUID(task["target_id"])} if task["target_id"] else set()
+        )
+        access.check_task_access(p, bool(ids & seen))
+        return task
 
     async def list(self, p: Principal, flt: FolderFilter | None = None) -> list[VFolder]:
         flt = flt or FolderFilter()
@@ -176,10 +176,10 @@ class FolderService:
             raise InvalidRequest(f"usage mode must be one of {', '.join(USAGE_MODES)}")
         if permission not in PERMISSIONS:
             raise InvalidRequest(f"permission must be one of {', '.join(PERMISSIONS)}")
-        host = (host or self.default_host).split(":", 1)[-1]
+        host = self.hosts.parse(host)
         vol = self.volume(host)
-        check_host_permission(p, host, "create-vfolder")
-        async with self._names, self.engine.begin() as conn:
+        check_host_permission(p, host, HostPermission.CREATE_VFOLDER)
+        async with self.engine.connect() as conn:
             project_id = None
             if group:
                 project_id = await self._project_for_folder(conn, p, group, name)
@@ -191,28 +191,45 @@ class FolderService:
                 ownership = "user"
                 permission = "wd" if permission == "rw" else permission
             await self._check_name_free(conn, p, name, project_id)
-            folder_id = uuid.uuid4()
-            await insert_folder(
-                conn,
-                folder_id=folder_id,
-                host=host,
-                scope=scope,
-                name=name,
-                usage_mode=usage_mode,
-                permission=permission,
-                ownership=ownership,
-                user_id=p.user_id if ownership == "user" else None,
-                project_id=project_id,
-                creator=p.email,
-                cloneable=cloneable,
-                status=READY,
-            )
+        await self.quota.ensure(host, scope)
+        folder_id = uuid.uuid4()
+        await self._insert(
+            folder_id=folder_id,
+            host=host,
+            scope=scope,
+            name=name,
+            usage_mode=usage_mode,
+            permission=permission,
+            ownership=ownership,
+            user_id=p.user_id if ownership == "user" else None,
+            project_id=project_id,
+            creator=p.email,
+            cloneable=cloneable,
+            status=READY,
+            location=vol.locate(scope_hex_of(scope), folder_id),
+        )
+        async with self.engine.connect() as conn:
             folder = await folder_by_id(conn, folder_id)
-            assert folder is not None
-            await self.quota.ensure(conn, host, scope)
-            # Data directory last: if it fails, the transaction rolls the row back too.
+        assert folder is not None
+        try:
+            # Data directory after the row, outside any transaction; undone on failure.
             await vol.create_folder(ref_of(folder))
+        except BaseException:
+            async with self.engine.begin() as conn:
+                await conn.execute(v.delete().where(v.c.id == folder_id))
+            raise
         return await self.get(p, str(folder_id))
+
+    async def _insert(self, **values: Any) -> None:
+        """Insert a folder row; the database's unique indexes refuse a second live folder of
+        one name per owner or project, even when two requests race (or two nodes)."""
+        try:
+            async with self.engine.begin() as conn:
+                await insert_folder(conn, **values)
+        except sa.exc.IntegrityError:
+            raise Conflict(
+                f"a folder named {values['name']!r} already exists; choose another name"
+            ) from None
 
     async def _project_for_folder(
         self, conn: AsyncConnection, p: Principal, group: str, name: str
@@ -255,15 +272,19 @@ class FolderService:
 
     async def rename(self, p: Principal, ident: str, new_name: str) -> VFolder:
         check_folder_name(new_name)
-        async with self._names:
-            folder = await self.get(p, ident, actions.RENAME)
-            if new_name == folder.name:
-                return folder
-            if folder.is_automount != new_name.startswith("."):
-                raise InvalidRequest("renaming cannot add or remove the automount dot")
+        folder = await self.get(p, ident, access.RENAME)
+        if new_name == folder.name:
+            return folder
+        if folder.is_automount != new_name.startswith("."):
+            raise InvalidRequest("renaming cannot add or remove the automount dot")
+        try:
             async with self.engine.begin() as conn:
                 await self._check_name_free(conn, p, new_name, folder.project_id)
                 await conn.execute(v.update().where(v.c.id == folder.id).values(name=new_name))
+        except sa.exc.IntegrityError:
+            raise Conflict(
+                f"a folder named {new_name!r} already exists; choose another name"
+            ) from None
         return await self.get(p, str(folder.id))
 
     async def update_options(
@@ -274,7 +295,7 @@ class FolderService:
         permission: str | None = None,
         cloneable: bool | None = None,
     ) -> VFolder:
-        folder = await self.get(p, ident, actions.UPDATE_OPTIONS)
+        folder = await self.get(p, ident, access.UPDATE_OPTIONS)
         values: dict[str, object] = {}
         if permission is not None:
             if permission not in PERMISSIONS:
@@ -295,19 +316,19 @@ class FolderService:
     # ---- trash and deletion ----------------------------------------------------------------
 
     async def trash(self, p: Principal, ident: str) -> VFolder:
-        folder = await self.get(p, ident, actions.TRASH)
+        folder = await self.get(p, ident, access.TRASH)
         async with self.engine.begin() as conn:
             await set_status(conn, folder.id, DELETE_PENDING)
         return await self.get(p, str(folder.id))
 
     async def restore(self, p: Principal, ident: str) -> VFolder:
-        folder = await self.get(p, ident, actions.RESTORE)
+        folder = await self.get(p, ident, access.RESTORE)
         async with self.engine.begin() as conn:
             await set_status(conn, folder.id, READY)
         return await self.get(p, str(folder.id))
 
     async def delete_forever(self, p: Principal, ident: str) -> uuid.UUID:
-        folder = await self.get(p, ident, actions.DELETE_FOREVER)
+        folder = await self.get(p, ident, access.DELETE_FOREVER)
         async with self.engine.begin() as conn:
             await set_status(conn, folder.id, DELETE_ONGOING)
             await conn.execute(t.uploads.delete().where(t.uploads.c.folder_id == folder.id))
@@ -316,17 +337,25 @@ class FolderService:
         return task_id
 
     async def purge(self, p: Principal, ident: str) -> None:
-        require_admin(p)
-        folder = await self.get(p, ident)
-        if folder.status not in (DELETE_COMPLETE, DELETE_ERROR):
-            raise Conflict(
-                f"folder {folder.name!r} is {folder.status}; only folders deleted forever "
-                "(delete-complete or delete-error) can be purged"
-            )
+        access.require_admin(p)
+        folder = await self._any_folder(p, ident)
+        check_folder_action(p, access.PURGE, folder.view())
         vol = self.volume(folder.host)
         await vol.remove_folder(ref_of(folder))  # finishes a deletion that errored
         async with self.engine.begin() as conn:
             await conn.execute(v.delete().where(v.c.id == folder.id))
+
+    async def _any_folder(self, p: Principal, ident: str) -> VFolder:
+        """For administrators: any folder by id, else one they see by name."""
+        try:
+            fid = uuid.UUID(ident)
+        except ValueError:
+            return await self.get(p, ident)
+        async with self.engine.connect() as conn:
+            folder = await folder_by_id(conn, fid)
+        if folder is None:
+            raise NotFound(f"no folder {ident!r}")
+        return folder
 
     async def _run_delete(self, ctx: TaskContext) -> None:
         async with self.engine.connect() as conn:
@@ -353,41 +382,53 @@ class FolderService:
         usage_mode: str | None = None,
         permission: str = "rw",
     ) -> tuple[VFolder, uuid.UUID]:
-        src = await self.get(p, ident, actions.CLONE)
+        src = await self.get(p, ident, access.CLONE)
         if not src.cloneable:
             raise Forbidden(
                 f"folder {src.name!r} is not cloneable; its owner can allow it with "
                 "`bai vfolder update-options --set-cloneable true`"
             )
         check_folder_name(target_name)
-        host = (target_host or src.host).split(":", 1)[-1]
+        host = self.hosts.parse(target_host or src.host)
         if host != src.host:
             raise InvalidRequest("cloning across storage hosts is not supported yet")
-        self.volume(host)
-        check_host_permission(p, host, "create-vfolder")
+        vol = self.volume(host)
+        check_host_permission(p, host, HostPermission.CREATE_VFOLDER)
         if permission not in PERMISSIONS:
             raise InvalidRequest(f"permission must be one of {', '.join(PERMISSIONS)}")
-        async with self._names, self.engine.begin() as conn:
+        async with self.engine.connect() as conn:
             await self._check_folder_count(conn, p)
             await self._check_name_free(conn, p, target_name)
-            target_id = uuid.uuid4()
-            scope = f"user:{p.user_id}"
-            await insert_folder(
-                conn,
-                folder_id=target_id,
-                host=host,
-                scope=scope,
-                name=target_name,
-                usage_mode=usage_mode or src.usage_mode,
-                permission="wd",
-                ownership="user",
-                user_id=p.user_id,
-                project_id=None,
-                creator=p.email,
-                cloneable=False,
-                status=CLONING,
-            )
-            await self.quota.ensure(conn, host, scope)
+        scope = f"user:{p.user_id}"
+        await self.quota.ensure(host, scope)
+        # The whole source must fit; the copy claims quota file by file as it goes too.
+        target_id = uuid.uuid4()
+        await self._insert(
+            folder_id=target_id,
+            host=host,
+            scope=scope,
+            name=target_name,
+            usage_mode=usage_mode or src.usage_mode,
+            permission="wd",
+            ownership="user",
+            user_id=p.user_id,
+            project_id=None,
+            creator=p.email,
+            cloneable=False,
+            status=CLONING,
+            location=vol.locate(scope_hex_of(scope), target_id),
+        )
+        async with self.engine.connect() as conn:
+            target = await folder_by_id(conn, target_id)
+        assert target is not None
+        try:
+            await self.quota.admit(target, src.cur_size)
+            await vol.create_folder(ref_of(target))
+        except BaseException:
+            async with self.engine.begin() as conn:
+                await conn.execute(v.delete().where(v.c.id == target_id))
+            raise
+        async with self.engine.begin() as conn:
             await set_status(conn, src.id, CLONING)
             task_id = await self.tasks.submit(conn, "clone", src.id, target_id)
         self.tasks.wake()
@@ -400,13 +441,35 @@ class FolderService:
             dst = await folder_by_id(conn, ctx.target_id)
         if src is None or dst is None:
             raise NotFound("the source or target folder of this clone is gone")
-        await self.volume(src.host).clone_folder(ref_of(src), ref_of(dst), ctx.progress)
+        vol = self.volume(dst.host)
+        if ctx.current:  # a resumed clone starts over on an empty target
+            await self._empty(dst)
+        await clone_tree(self.io, vol, src, dst, ctx.progress)
         async with self.engine.begin() as conn:
-            await set_status(conn, dst.id, READY, num_files=src.num_files, cur_size=src.cur_size)
+            await set_status(conn, dst.id, READY)
             await set_status(conn, src.id, READY)
 
+    async def _empty(self, folder: VFolder) -> None:
+        vol = self.volume(folder.host)
+        await vol.remove_folder(ref_of(folder))
+        await vol.create_folder(ref_of(folder))
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                v.update().where(v.c.id == folder.id).values(num_files=0, cur_size=0)
+            )
+
     async def _fail_clone(self, ctx: TaskContext, exc: BaseException) -> None:
+        # The target keeps no partial copy: it is emptied and left in `error`, which its
+        # owner can trash and delete.
+        if ctx.target_id is not None:
+            async with self.engine.connect() as conn:
+                dst = await folder_by_id(conn, ctx.target_id)
+            if dst is not None:
+                try:
+                    await self._empty(dst)
+                except BaiError as e:
+                    log.warning("could not empty the failed clone %s: %s", dst.id, e.msg)
         async with self.engine.begin() as conn:
             await set_status(conn, ctx.folder_id, READY)
             if ctx.target_id is not None:
-                await set_status(conn, ctx.target_id, "error")
+                await set_status(conn, ctx.target_id, ERROR)

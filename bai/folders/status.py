@@ -13,6 +13,7 @@ from bai.folders.models import NAME_HOLDING
 from bai.folders.quota import QuotaService
 from bai.folders.repository import member_projects, visible_folders
 from bai.hosts import HostService
+from bai.storage.base import Capability
 
 v = t.vfolders
 
@@ -49,7 +50,7 @@ class StatusService:
             entry: dict[str, Any] = {
                 "host": host,
                 "backend": vol.backend,
-                "quota_supported": vol.quota_supported,
+                "quota_supported": vol.has(Capability.KERNEL_QUOTA),
                 "capacity": {
                     "used_bytes": cap.used,
                     "total_bytes": cap.total,

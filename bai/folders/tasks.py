@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bai.db import tables as t
-from bai.errors import NotFound
+from bai.errors import BaiError, NotFound
 from bai.folders.repository import now
 
 log = logging.getLogger("bai.tasks")
@@ -100,6 +100,8 @@ class TaskRunner:
             "current": row.current,
             "total": row.total,
             "message": row.message,
+            "folder_id": str(row.folder_id),
+            "target_id": str(row.target_id) if row.target_id else None,
         }
 
     async def start(self) -> None:
@@ -186,6 +188,11 @@ class TaskRunner:
             beat.cancel()
             self._slots.release()
             raise  # node stopping: the row stays running and is re-queued at next start
+        except BaiError as e:  # a user-level failure (quota, a vanished folder): no traceback
+            log.warning("background %s task %s failed: %s", ctx.kind, ctx.id, e.msg)
+            status, message = "failed", e.msg[:1000]
+            with contextlib.suppress(Exception):
+                await on_failure(ctx, e)
         except Exception as e:
             log.exception("background %s task %s failed", ctx.kind, ctx.id)
             status, message = "failed", str(e)[:1000] or type(e).__name__

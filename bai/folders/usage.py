@@ -14,19 +14,18 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from watchfiles import awatch
 
+from bai.access import Principal, require_admin
 from bai.db import tables as t
 from bai.errors import NotFound
 from bai.folders.models import DELETE_STATES
 from bai.folders.repository import folder_by_id, now, ref_of
-from bai.storage.base import Volume
-from bai.storage.vfs import STAGING, TRASH, VfsVolume
+from bai.hosts import HostService
+from bai.storage.base import Capability, Volume
 
 log = logging.getLogger("bai.usage")
 v = t.vfolders
@@ -56,9 +55,9 @@ class Reconciled:
 
 
 class UsageService:
-    def __init__(self, engine: AsyncEngine, volumes: dict[str, Volume]) -> None:
+    def __init__(self, engine: AsyncEngine, hosts: HostService) -> None:
         self.engine = engine
-        self.volumes = volumes
+        self.hosts = hosts
         self._watchers: list[asyncio.Task[None]] = []
         self._dirty: dict[uuid.UUID, float] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -73,7 +72,7 @@ class UsageService:
             folder = await folder_by_id(conn, folder_id)
         if folder is None:
             raise NotFound(f"no folder {folder_id}")
-        vol = self.volumes[folder.host]
+        vol = self.hosts.volume(folder.host)
         t0 = time.perf_counter()
         deadline = time.monotonic() + budget if budget else None
         result = await vol.scan_usage(ref_of(folder), deadline)
@@ -116,6 +115,15 @@ class UsageService:
             )
         return Reconciled(folder_id, result.files, result.bytes, d_files, d_bytes, seconds, True)
 
+    async def reconcile_for(
+        self, p: Principal, folder_id: uuid.UUID | None, host: str | None
+    ) -> list[Reconciled]:
+        """`bai admin reconcile`: administrators only."""
+        require_admin(p)
+        if folder_id is not None:
+            return [await self.reconcile(folder_id)]
+        return await self.reconcile_all(self.hosts.parse(host) if host else None)
+
     async def reconcile_all(self, host: str | None = None) -> list[Reconciled]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
@@ -131,8 +139,8 @@ class UsageService:
     # ---- watching --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        for vol in self.volumes.values():
-            if isinstance(vol, VfsVolume):
+        for vol in self.hosts.volumes.values():
+            if vol.has(Capability.CHANGE_EVENTS):
                 self._watchers.append(
                     asyncio.create_task(self._watch(vol), name=f"bai-watch-{vol.name}")
                 )
@@ -145,32 +153,15 @@ class UsageService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def folder_of(self, vol: VfsVolume, path: str) -> uuid.UUID | None:
-        """The folder a changed path belongs to (layout: scope/aa/bb/rest-of-id/…)."""
+    async def _watch(self, vol: Volume) -> None:
         try:
-            rel = Path(path).relative_to(vol.root).parts
-        except ValueError:
-            return None
-        if len(rel) < 4 or rel[0] in (STAGING, TRASH) or STAGING in rel or TRASH in rel:
-            return None
-        try:
-            return uuid.UUID(hex=rel[1] + rel[2] + rel[3])
-        except ValueError:
-            return None
-
-    async def _watch(self, vol: VfsVolume) -> None:
-        try:
-            async for changes in awatch(
-                vol.root,
-                stop_event=self._stop,
-                debounce=200,
-                recursive=True,
-                ignore_permission_denied=True,
-            ):
+            async for locations in vol.watch(self._stop):
                 stamp = time.monotonic()
-                for _, path in changes:
-                    fid = self.folder_of(vol, path)
-                    if fid is not None:
+                async with self.engine.connect() as conn:
+                    ids = await conn.scalars(
+                        sa.select(v.c.id).where(v.c.host == vol.name, v.c.location.in_(locations))
+                    )
+                    for fid in ids:
                         self._dirty[fid] = stamp
         except Exception:  # a watcher that dies must not take the node with it
             log.exception("file watcher for volume %s stopped; reconcile scans still run", vol.name)

@@ -19,8 +19,8 @@ import uvicorn
 from bai import __version__
 from bai.config import NodeConfig, load_config
 from bai.errors import ConfigError
-from bai.server.app import create_app
-from bai.server.node import start_services, write_client_env
+from bai.node import Node, write_client_env
+from bai.server.http.app import create_app
 
 
 def default_data_dir() -> Path:
@@ -71,40 +71,42 @@ def _bind(host: str, port: int) -> socket.socket:
 async def _serve(config: NodeConfig) -> None:
     sock = _bind(config.host, config.port)
     config = dataclasses.replace(config, port=sock.getsockname()[1])
-    started = await start_services(config)
-    services = started.services
     try:
-        env_path = write_client_env(config, started.bootstrap)
-        app = create_app(services)
-        server = _NodeServer(
-            uvicorn.Config(
-                app,
-                log_level=config.log_level,
-                access_log=False,
-                lifespan="on",
-                # The official client sends 16 MiB tus chunks; keep-alive stays short.
-                timeout_keep_alive=30,
-                log_config=None,
+        async with Node(config) as node:
+            env_path = write_client_env(config, node.bootstrap)
+            # Transports attach to the running node; stopping them leaves it to `async with`.
+            server = _NodeServer(
+                uvicorn.Config(
+                    create_app(node),
+                    log_level=config.log_level,
+                    access_log=False,
+                    lifespan="on",
+                    # The official client sends 16 MiB tus chunks; keep-alive stays short.
+                    timeout_keep_alive=30,
+                    log_config=None,
+                )
             )
-        )
-        out = click.echo
-        out(f"bai node {__version__} listening on {config.endpoint}")
-        out(f"  data directory: {config.data_dir}")
-        if env_path is not None:
-            out(f"  credentials:    {env_path}  (run `source {env_path}` to use bai or backend.ai)")
-        else:
-            out(
-                f"  credentials:    {config.data_dir / 'client.env'} was removed; "
-                "use a keypair from `bai admin keypair create`"
-            )
-        if started.bootstrap.admin_keypair is not None:
-            out(f"  created superadmin {started.bootstrap.admin_email}")
-        sys.stdout.flush()
-        await server.serve(sockets=[sock])
+            _announce(config, node, env_path)
+            await server.serve(sockets=[sock])
     finally:
-        await services.close()
         sock.close()
         logging.getLogger("bai").info("node stopped")
+
+
+def _announce(config: NodeConfig, node: Node, env_path: Path | None) -> None:
+    out = click.echo
+    out(f"bai node {__version__} listening on {config.endpoint}")
+    out(f"  data directory: {config.data_dir}")
+    if env_path is not None:
+        out(f"  credentials:    {env_path}  (run `source {env_path}` to use bai or backend.ai)")
+    else:
+        out(
+            f"  credentials:    {config.data_dir / 'client.env'} was removed; "
+            "use a keypair from `bai admin keypair create`"
+        )
+    if node.bootstrap.admin_keypair is not None:
+        out(f"  created superadmin {node.bootstrap.admin_email}")
+    sys.stdout.flush()
 
 
 @click.command("serve")
@@ -158,7 +160,10 @@ def serve(
             stream=sys.stderr,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        # Libraries' routine chatter (a line per batch of file changes, per migration step)
+        # is not what an operator needs.
+        for noisy in ("alembic", "watchfiles"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         _install_fast_loop()
         asyncio.run(_serve(config))
     except ConfigError as e:

@@ -1,15 +1,42 @@
-"""Provides the interface every volume backend implements, and the records it returns."""
+"""Provides the interface every volume backend implements, and the records it returns.
+
+The interface is written so that an object store implements it as naturally as a POSIX
+directory: a folder is a *location* inside its volume (a directory path, or a bucket and
+prefix), stored on the folder's row; files are written through an `UploadHandle` (write at
+any offset, commit = atomic appearance, abort) and read through a `ReadHandle`; sessions
+borrow a folder through reference-counted mounts; changes made behind the node's back arrive
+as change events. Backends declare `Capability` flags and the rest of the code reads those,
+never the backend's class.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import enum
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
 from bai.config import VolumeConfig
+from bai.errors import NotSupported
+
+
+class Capability(enum.Flag):
+    """What a backend can do; code outside `bai.storage` branches on these only."""
+
+    NONE = 0
+    ATOMIC_RENAME = enum.auto()  # move/rename is one atomic step (object stores copy+delete)
+    REAL_DIRECTORIES = enum.auto()  # empty directories exist on their own
+    SYMLINKS = enum.auto()  # symlinks exist, are listed as links and can be made
+    RANDOM_WRITES = enum.auto()  # an upload writes in place at any offset (no part buffer)
+    BIND_MOUNT = enum.auto()  # a folder is a host directory a sandbox can bind-mount
+    FUSE_MOUNT = enum.auto()  # a folder is mounted through FUSE (s3fs) for sessions
+    CHANGE_EVENTS = enum.auto()  # watch() reports changes made behind the node's back
+    KERNEL_QUOTA = enum.auto()  # the storage enforces a quota scope's limit for every writer
+    FAST_SIZE = enum.auto()  # a quota scope's usage is known instantly
 
 
 @dataclass(frozen=True)
@@ -24,21 +51,31 @@ class Capacity:
 
 @dataclass(frozen=True)
 class FolderRef:
-    """Where a folder's data lives in a volume: its quota scope and its id."""
+    """Where a folder's data lives: its quota scope, its id and its location in the volume
+    (from `Volume.locate`, stored on the folder's row)."""
 
     scope_hex: str
     id: uuid.UUID
+    location: str
 
 
 @dataclass(frozen=True)
 class Entry:
     name: str
-    type: str  # FILE, DIRECTORY or SYMLINK (Backend.AI's names)
+    type: str  # FILE, DIRECTORY, SYMLINK (Backend.AI's names), or FIFO, SOCKET, DEVICE
     size: int
     mode: int
     created: float
     modified: float
     symlink_target: str | None = None
+
+    @property
+    def is_file(self) -> bool:
+        return self.type == "FILE"
+
+    @property
+    def is_dir(self) -> bool:
+        return self.type == "DIRECTORY"
 
 
 @dataclass(frozen=True)
@@ -52,9 +89,6 @@ class UsageDelta:
         return UsageDelta(self.files + other.files, self.bytes + other.bytes)
 
 
-Progress = Callable[[int, int], None]
-
-
 @dataclass(frozen=True)
 class ScanResult:
     files: int
@@ -62,14 +96,81 @@ class ScanResult:
     complete: bool  # False when the deadline cut the walk short
 
 
+class ReadHandle(ABC):
+    """An open file of a folder. Opening checked that it is a regular file inside the
+    folder; reads never block on anything but the storage."""
+
+    entry: Entry
+
+    @abstractmethod
+    def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes [start, end) of the file (fewer if it shrank meanwhile)."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> ReadHandle:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class UploadHandle(ABC):
+    """Data being written to a folder, invisible until `commit` makes it appear at once.
+
+    Writes may come at any offset and in any order (S3 multipart parts, parallel SFTP
+    writes); reopening the same upload id continues it after a restart."""
+
+    @abstractmethod
+    async def write(self, offset: int, parts: Sequence[bytes | memoryview]) -> int:
+        """Write `parts` back to back from `offset`; return the bytes written."""
+
+    @abstractmethod
+    async def size(self) -> int:
+        """The end of the furthest byte written so far."""
+
+    @abstractmethod
+    async def commit(self, rel: PurePosixPath) -> UsageDelta:
+        """Make the data appear at `rel` (replacing a file there) in one step; durable."""
+
+    @abstractmethod
+    async def abort(self) -> None:
+        """Drop the data written so far; safe to call again."""
+
+    async def copy_from(self, src: ReadHandle) -> int:
+        """Copy the whole of `src` into this upload (backends may do it without copies)."""
+        pos = 0
+        async for chunk in src.read(0, src.entry.size):
+            pos += await self.write(pos, [chunk])
+        return pos
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release what the handle holds open; the upload itself stays (resumable)."""
+
+
 class Volume(ABC):
     backend: ClassVar[str]
-    # Backend.AI's capability names: vfolder, quota, metric, fast-size, fast-scan …
-    capabilities: ClassVar[frozenset[str]]
+    capabilities: ClassVar[Capability]
 
     def __init__(self, config: VolumeConfig) -> None:
         self.config = config
         self.name = config.name
+        self._mounts: dict[uuid.UUID, tuple[int, Path]] = {}
+        self._mount_lock = asyncio.Lock()
+
+    def has(self, cap: Capability) -> bool:
+        return cap in self.capabilities
+
+    def backend_ai_capabilities(self) -> list[str]:
+        """Backend.AI's capability names for `list-hosts` (vfolder, quota, fast-size)."""
+        names = ["vfolder"]
+        if self.has(Capability.KERNEL_QUOTA):
+            names.append("quota")
+        if self.has(Capability.FAST_SIZE):
+            names.append("fast-size")
+        return sorted(names)
 
     @abstractmethod
     async def init(self) -> None:
@@ -81,14 +182,16 @@ class Volume(ABC):
 
     # ---- folders
     @abstractmethod
+    def locate(self, scope_hex: str, folder_id: uuid.UUID) -> str:
+        """The location a new folder gets (a directory path; a bucket and prefix)."""
+
+    @abstractmethod
     async def create_folder(self, ref: FolderRef) -> None: ...
 
     @abstractmethod
     async def remove_folder(self, ref: FolderRef) -> None:
-        """Remove a folder's data; safe to call again after an interruption."""
-
-    @abstractmethod
-    async def clone_folder(self, src: FolderRef, dst: FolderRef, progress: Progress) -> None: ...
+        """Remove a folder's data and what only it used; safe to call again after an
+        interruption."""
 
     @abstractmethod
     async def folder_exists(self, ref: FolderRef) -> bool: ...
@@ -112,7 +215,8 @@ class Volume(ABC):
     ) -> None: ...
 
     @abstractmethod
-    async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> None: ...
+    async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> None:
+        """Move like `mv` (into `dst` when it is a directory); atomic where ATOMIC_RENAME."""
 
     @abstractmethod
     async def rename(self, ref: FolderRef, src: PurePosixPath, new_name: str) -> None: ...
@@ -122,56 +226,72 @@ class Volume(ABC):
         self, ref: FolderRef, rels: Sequence[PurePosixPath], recursive: bool
     ) -> UsageDelta: ...
 
-    @abstractmethod
-    def read(
-        self, ref: FolderRef, rel: PurePosixPath, start: int, end: int
-    ) -> AsyncIterator[bytes]:
-        """Bytes [start, end) of a file."""
+    async def symlink(self, ref: FolderRef, rel: PurePosixPath, target: str) -> None:
+        """Make a symlink (backends with SYMLINKS only)."""
+        raise NotSupported(f"storage host {self.name!r} has no symbolic links")
 
     @abstractmethod
     def walk(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[tuple[str, Entry]]:
-        """Every entry below `rel` (paths relative to it), for archives."""
-
-    # ---- staged writes: data lands outside every folder tree (but inside the folder's
-    # quota scope, where the backend has one) and appears by atomic commit
-    @abstractmethod
-    async def staged_size(self, ref: FolderRef, upload_id: str) -> int: ...
+        """Every entry below `rel` (paths relative to it), parents before children."""
 
     @abstractmethod
-    async def write_staged(
-        self,
-        ref: FolderRef,
-        upload_id: str,
-        offset: int,
-        chunks: AsyncIterator[bytes],
-        limit: int,
-    ) -> int:
-        """Append at `offset` (which must be the staged size); return the new size."""
+    async def open_read(self, ref: FolderRef, rel: PurePosixPath) -> ReadHandle:
+        """Open a regular file for reading (a symlink to a file inside the folder is
+        followed); anything else — directory, FIFO, socket, device — is refused."""
 
     @abstractmethod
-    async def commit_staged(
-        self, ref: FolderRef, upload_id: str, rel: PurePosixPath
-    ) -> UsageDelta: ...
+    async def open_upload(self, ref: FolderRef, upload_id: str) -> UploadHandle:
+        """Open (create, or reopen after a restart) the upload with this id. Its data lands
+        outside every folder tree, inside the folder's quota scope where the backend has
+        scopes."""
 
-    @abstractmethod
-    async def discard_staged(self, ref: FolderRef, upload_id: str) -> None: ...
+    # ---- mounts for sessions: reference-counted, so two sessions share one mount
+    async def acquire_mount(self, ref: FolderRef) -> Path:
+        """A host path that shows the folder (bind it into a sandbox); held until
+        `release_mount` is called as many times."""
+        async with self._mount_lock:
+            held = self._mounts.get(ref.id)
+            count, path = held if held is not None else (0, await self._mount(ref))
+            self._mounts[ref.id] = (count + 1, path)
+            return path
+
+    async def release_mount(self, ref: FolderRef) -> None:
+        async with self._mount_lock:
+            count, path = self._mounts.get(ref.id, (0, Path()))
+            if count <= 1:
+                self._mounts.pop(ref.id, None)
+                if count == 1:
+                    await self._unmount(ref, path)
+            else:
+                self._mounts[ref.id] = (count - 1, path)
+
+    def mount_count(self, ref: FolderRef) -> int:
+        return self._mounts.get(ref.id, (0, Path()))[0]
+
+    async def _mount(self, ref: FolderRef) -> Path:
+        raise NotSupported(f"folders on storage host {self.name!r} cannot be mounted")
+
+    async def _unmount(self, ref: FolderRef, path: Path) -> None:  # noqa: B027
+        """Undo `_mount` (a bind source needs nothing; a FUSE mount is unmounted)."""
+
+    # ---- change events
+    async def watch(self, stop: asyncio.Event) -> AsyncIterator[set[str]]:
+        """Batches of folder locations changed behind the node's back (CHANGE_EVENTS)."""
+        raise NotSupported(f"storage host {self.name!r} reports no change events")
+        yield set()  # pragma: no cover - makes this an async generator
 
     # ---- quota scopes and usage
-    @property
-    def quota_supported(self) -> bool:
-        return "quota" in self.capabilities
-
     async def ensure_scope(self, scope_hex: str, limit: int) -> None:  # noqa: B027
         """Prepare a quota scope (backends with kernel quotas create and limit it here);
         a plain directory tree needs nothing."""
 
     async def set_scope_limit(self, scope_hex: str, limit: int) -> None:  # noqa: B027
         """Apply a scope's limit (0 = none) where the backend enforces quotas; elsewhere
-        the node enforces it at admission."""
+        the node enforces it as bytes arrive."""
 
     async def scope_usage(self, scope_hex: str, fresh: bool = False) -> int | None:
-        """Bytes used by a scope, if the backend knows it instantly; None otherwise.
-        `fresh` settles pending frees first (slower; used before refusing a write)."""
+        """Bytes used by a scope, if the backend knows it instantly (FAST_SIZE); None
+        otherwise. `fresh` settles pending frees first (slower; used before refusing)."""
         return None
 
     @abstractmethod

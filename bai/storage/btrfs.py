@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from bai.errors import BaiError, ConfigError, NotFound
-from bai.storage.base import FolderRef
+from bai.storage.base import Capability, FolderRef
 from bai.storage.vfs import STAGING, TRASH, VfsVolume
 
 
@@ -45,7 +45,7 @@ def _fs_type(path: Path) -> str | None:
 
 class BtrfsVolume(VfsVolume):
     backend = "btrfs"
-    capabilities = frozenset({"vfolder", "quota", "fast-size"})
+    capabilities = VfsVolume.capabilities | Capability.KERNEL_QUOTA | Capability.FAST_SIZE
 
     async def init(self) -> None:
         root = self.root

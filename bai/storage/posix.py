@@ -1,24 +1,48 @@
-"""Provides POSIX helpers for filesystem backends: full writes, entries, errno mapping."""
+"""Provides POSIX pieces for filesystem backends: entries, full writes, and the read and
+upload handles over file descriptors."""
 
 from __future__ import annotations
 
-import errno
+import asyncio
+import contextlib
 import os
 import stat as st
-from pathlib import PurePosixPath
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path, PurePosixPath
 
-from bai.errors import Conflict, InvalidPath, InvalidRequest, NotFound, QuotaExceeded
-from bai.storage.base import Entry
+from bai.errors import BaiError, IsADirectory, NotSupported, from_os_error
+from bai.storage.base import Entry, ReadHandle, UploadHandle, UsageDelta
+
+READ_CHUNK = 1 << 20
+_COPY_CHUNK = 64 << 20
 
 
-def pwrite_all(fd: int, parts: list[bytes], pos: int) -> int:
+def kind_of(mode: int) -> str:
+    if st.S_ISREG(mode):
+        return "FILE"
+    if st.S_ISDIR(mode):
+        return "DIRECTORY"
+    if st.S_ISLNK(mode):
+        return "SYMLINK"
+    if st.S_ISFIFO(mode):
+        return "FIFO"
+    if st.S_ISSOCK(mode):
+        return "SOCKET"
+    return "DEVICE"
+
+
+def entry_of(name: str, s: os.stat_result, target: str | None = None) -> Entry:
+    return Entry(name, kind_of(s.st_mode), s.st_size, s.st_mode, s.st_ctime, s.st_mtime, target)
+
+
+def pwrite_all(fd: int, parts: Sequence[bytes | memoryview], pos: int) -> int:
     """Write every part, in order, without joining them first (one copy fewer). Near a quota
     limit pwritev(2) may write some and return; the next call then fails with EDQUOT, which
     is what the caller must see."""
     total = sum(len(p) for p in parts)
     views = [memoryview(p) for p in parts]
     while views:
-        n = os.pwritev(fd, views, pos)
+        n = os.pwritev(fd, views[:1024], pos)  # IOV_MAX
         pos += n
         while views and n >= len(views[0]):
             n -= len(views[0])
@@ -28,27 +52,112 @@ def pwrite_all(fd: int, parts: list[bytes], pos: int) -> int:
     return total
 
 
-def entry_of(name: str, s: os.stat_result, target: str | None = None) -> Entry:
-    if st.S_ISLNK(s.st_mode):
-        kind = "SYMLINK"
-    elif st.S_ISDIR(s.st_mode):
-        kind = "DIRECTORY"
-    else:
-        kind = "FILE"
-    return Entry(name, kind, s.st_size, s.st_mode, s.st_ctime, s.st_mtime, target)
+def not_readable(rel: PurePosixPath, kind: str) -> BaiError:
+    if kind == "DIRECTORY":
+        return IsADirectory(f"{rel} is a directory; download it as an archive (zip)")
+    return NotSupported(
+        f"{rel} is a {kind.lower()}, not a regular file; only regular files can be read"
+    )
 
 
-def os_error(e: OSError, rel: PurePosixPath) -> Exception:
-    if e.errno == errno.ENOENT:
-        return NotFound(f"no such file or directory: {rel}")
-    if e.errno == errno.EEXIST:
-        return Conflict(f"{rel} already exists")
-    if e.errno in (errno.EDQUOT, errno.ENOSPC):
-        return QuotaExceeded(f"quota exceeded while writing {rel}: {os.strerror(e.errno)}")
-    if e.errno == errno.ENOTEMPTY:
-        return InvalidRequest(f"directory {rel} is not empty")
-    if e.errno == errno.ENOTDIR:
-        return InvalidRequest(f"a component of {rel} is not a directory")
-    if e.errno == errno.ENAMETOOLONG:
-        return InvalidPath(f"path {rel} is too long for the filesystem")
-    return e
+class FdReadHandle(ReadHandle):
+    """A regular file open for reading; `fd` is proven to lie inside its folder."""
+
+    def __init__(self, fd: int, entry: Entry, rel: PurePosixPath) -> None:
+        self.fd = fd
+        self.entry = entry
+        self.rel = rel
+
+    @classmethod
+    def check(cls, fd: int, rel: PurePosixPath) -> FdReadHandle:
+        """Wrap `fd` (opened O_NONBLOCK, so a FIFO never blocks the open) if it is a
+        regular file; close it and refuse anything else."""
+        s = os.fstat(fd)
+        if not st.S_ISREG(s.st_mode):
+            os.close(fd)
+            raise not_readable(rel, kind_of(s.st_mode))
+        os.set_blocking(fd, True)
+        return cls(fd, entry_of(rel.name, s), rel)
+
+    async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+        pos = start
+        while pos < end:
+            try:
+                chunk = await asyncio.to_thread(os.pread, self.fd, min(READ_CHUNK, end - pos), pos)
+            except OSError as e:
+                raise from_os_error(e, self.rel) from None
+            if not chunk:
+                break  # truncated under us; the client sees a short body and retries
+            pos += len(chunk)
+            yield chunk
+
+    async def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class FdUploadHandle(UploadHandle):
+    """A staged file written with positional writes; `commit` fsyncs it and renames it into
+    place through `place`, which the backend supplies (it knows how to reach the target
+    directory safely)."""
+
+    def __init__(
+        self,
+        fd: int,
+        path: Path,
+        place: Callable[[str, PurePosixPath], UsageDelta],
+    ) -> None:
+        self.fd = fd
+        self.path = path
+        self._place = place
+
+    async def write(self, offset: int, parts: Sequence[bytes | memoryview]) -> int:
+        try:
+            return await asyncio.to_thread(pwrite_all, self.fd, parts, offset)
+        except OSError as e:
+            raise from_os_error(e, "the upload") from None
+
+    async def size(self) -> int:
+        return (await asyncio.to_thread(os.fstat, self.fd)).st_size
+
+    async def copy_from(self, src: ReadHandle) -> int:
+        if not isinstance(src, FdReadHandle):
+            return await super().copy_from(src)
+
+        def work() -> int:
+            pos, size = 0, src.entry.size
+            while pos < size:
+                # In the kernel, no user-space copy (a reflink where the filesystem can).
+                n = os.copy_file_range(src.fd, self.fd, min(_COPY_CHUNK, size - pos), pos, pos)
+                if n == 0:
+                    break
+                pos += n
+            return pos
+
+        try:
+            return await asyncio.to_thread(work)
+        except OSError as e:
+            raise from_os_error(e, src.rel) from None
+
+    async def commit(self, rel: PurePosixPath) -> UsageDelta:
+        def work() -> UsageDelta:
+            os.fsync(self.fd)  # data on disk before the name points at it
+            return self._place(str(self.path), rel)
+
+        try:
+            delta = await asyncio.to_thread(work)
+        except OSError as e:
+            raise from_os_error(e, rel) from None
+        await self.close()
+        return delta
+
+    async def abort(self) -> None:
+        await self.close()
+        with contextlib.suppress(FileNotFoundError):
+            await asyncio.to_thread(os.unlink, self.path)
+
+    async def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1

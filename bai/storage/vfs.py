@@ -1,45 +1,70 @@
 """Provides `VfsVolume`: folders as plain directories under a local path.
 
-Layout (Backend.AI's): `{root}/{quota scope hex}/{id[0:2]}/{id[2:4]}/{id[4:]}`. Uploads are
-staged in `{root}/.bai-staging/`, on the same filesystem, and appear by `rename(2)`.
-Every path is confined: intermediate symlinks must resolve inside the folder, and a final
-symlink is never followed except by reads whose target also stays inside.
+Layout (Backend.AI's): a folder's location is `{quota scope hex}/{id[0:2]}/{id[2:4]}/{id[4:]}`
+under the volume root. Uploads are staged in `{root}/.bai-staging/`, on the same filesystem,
+and appear by `rename(2)`. Every path is confined: intermediate symlinks must resolve inside
+the folder, a final symlink is never followed except by reads whose target also stays inside,
+and every act happens on a descriptor proven to lie inside the folder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import stat as st
+import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
-from bai.errors import ConfigError, Conflict, InvalidPath, InvalidRequest, NotFound
+from watchfiles import awatch
+
+from bai.errors import (
+    ConfigError,
+    Conflict,
+    InvalidPath,
+    InvalidRequest,
+    NotADirectory,
+    NotEmpty,
+    NotFound,
+    from_os_error,
+)
 from bai.paths import is_top
 from bai.storage.base import (
+    Capability,
     Capacity,
     Entry,
     FolderRef,
-    Progress,
+    ReadHandle,
     ScanResult,
+    UploadHandle,
     UsageDelta,
     Volume,
 )
-from bai.storage.posix import entry_of, os_error, pwrite_all
+from bai.storage.posix import FdReadHandle, FdUploadHandle, entry_of
 from bai.storage.scan import scan_tree
+
+log = logging.getLogger("bai.storage")
 
 STAGING = ".bai-staging"
 TRASH = ".bai-trash"
 _BATCH = 1000
-_READ_CHUNK = 1 << 20
-_WRITE_BUFFER = 4 << 20
+# scope/aa/bb/rest: how many path components name a folder below the root.
+_LOCATION_DEPTH = 4
 
 
 class VfsVolume(Volume):
     backend = "vfs"
-    capabilities = frozenset({"vfolder"})
+    capabilities = (
+        Capability.ATOMIC_RENAME
+        | Capability.REAL_DIRECTORIES
+        | Capability.SYMLINKS
+        | Capability.RANDOM_WRITES
+        | Capability.BIND_MOUNT
+        | Capability.CHANGE_EVENTS
+    )
 
     @property
     def root(self) -> Path:
@@ -70,9 +95,15 @@ class VfsVolume(Volume):
 
     # ---- paths -----------------------------------------------------------------------------
 
+    def locate(self, scope_hex: str, folder_id: uuid.UUID) -> str:
+        h = folder_id.hex
+        return f"{scope_hex}/{h[0:2]}/{h[2:4]}/{h[4:]}"
+
     def folder_path(self, ref: FolderRef) -> Path:
-        h = ref.id.hex
-        return self.root / ref.scope_hex / h[0:2] / h[2:4] / h[4:]
+        parts = PurePosixPath(ref.location).parts
+        if len(parts) != _LOCATION_DEPTH or any(p in ("", ".", "..") for p in parts):
+            raise InvalidPath(f"folder location {ref.location!r} is not one of this volume's")
+        return self.root.joinpath(*parts)
 
     def _resolve(self, ref: FolderRef, rel: PurePosixPath, *, follow: bool = False) -> Path:
         """The on-disk path of `rel`, refusing any way out of the folder."""
@@ -108,7 +139,7 @@ class VfsVolume(Volume):
         try:
             fd = os.open(path, flags | os.O_CLOEXEC)
         except OSError as e:
-            raise os_error(e, rel) from None
+            raise from_os_error(e, rel) from None
         real = os.readlink(f"/proc/self/fd/{fd}")
         root_real = os.path.realpath(self.folder_path(ref))
         if real != root_real and not real.startswith(root_real + os.sep):
@@ -135,7 +166,18 @@ class VfsVolume(Volume):
 
     async def create_folder(self, ref: FolderRef) -> None:
         path = self.folder_path(ref)
-        await asyncio.to_thread(path.mkdir, parents=True, exist_ok=False)
+
+        def work() -> None:
+            for _ in range(3):  # a removal may prune an empty parent between the two mkdirs
+                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    path.mkdir()
+                    return
+                except FileNotFoundError:
+                    continue
+            path.mkdir()
+
+        await asyncio.to_thread(work)
 
     async def folder_exists(self, ref: FolderRef) -> bool:
         return await asyncio.to_thread(self.folder_path(ref).is_dir)
@@ -150,34 +192,22 @@ class VfsVolume(Volume):
                 os.replace(path, trash)
             if trash.exists():
                 shutil.rmtree(trash)
+            # The two prefix levels (aa/bb) belong to no folder once empty; the scope
+            # directory stays (on btrfs it is a subvolume holding staging and trash).
+            for parent in (path.parent, path.parent.parent):
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break  # not empty (another folder) or already gone
 
         await asyncio.to_thread(work)
 
-    async def clone_folder(self, src: FolderRef, dst: FolderRef, progress: Progress) -> None:
-        src_path, dst_path = self.folder_path(src), self.folder_path(dst)
-
-        def work() -> None:
-            total = sum(
-                os.lstat(os.path.join(d, f)).st_size
-                for d, _, files in os.walk(src_path)
-                for f in files
-            )
-            done = 0
-            progress(0, total)
-
-            def copy(s: str, d: str) -> None:
-                nonlocal done
-                shutil.copy2(s, d, follow_symlinks=False)
-                done += os.lstat(d).st_size
-                progress(done, total)
-
-            if dst_path.exists():  # a resumed clone starts over
-                shutil.rmtree(dst_path)
-            dst_path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(src_path, dst_path, symlinks=True, copy_function=copy)
-            progress(total, total)
-
-        await asyncio.to_thread(work)
+    async def _mount(self, ref: FolderRef) -> Path:
+        # A bind mount needs only the folder's directory; the sandbox binds it.
+        path = self.folder_path(ref)
+        if not await asyncio.to_thread(path.is_dir):
+            raise NotFound("the folder's data is missing on its volume; ask an admin")
+        return path
 
     # ---- files -----------------------------------------------------------------------------
 
@@ -187,7 +217,7 @@ class VfsVolume(Volume):
             it = await asyncio.to_thread(os.scandir, dfd)
         except OSError as e:
             os.close(dfd)
-            raise os_error(e, rel) from None
+            raise from_os_error(e, rel) from None
 
         def batch() -> list[Entry]:
             out: list[Entry] = []
@@ -217,9 +247,9 @@ class VfsVolume(Volume):
             path = self._resolve(ref, rel, follow=follow)
             try:
                 s = os.lstat(path)
+                target = os.readlink(path) if st.S_ISLNK(s.st_mode) else None
             except OSError as e:
-                raise os_error(e, rel) from None
-            target = os.readlink(path) if st.S_ISLNK(s.st_mode) else None
+                raise from_os_error(e, rel) from None
             return entry_of(path.name, s, target)
 
         return await asyncio.to_thread(work)
@@ -232,34 +262,34 @@ class VfsVolume(Volume):
                 return
             raise Conflict("the folder's top directory already exists")
 
-        def make(part: PurePosixPath, last: bool) -> None:
-            with self._parent_fd(ref, part) as dfd:
-                try:
-                    os.mkdir(part.name, dir_fd=dfd)
-                    return
-                except FileExistsError:
-                    pass
-                except OSError as e:
-                    raise os_error(e, part) from None
-                s = os.stat(part.name, dir_fd=dfd, follow_symlinks=False)
-            if st.S_ISLNK(s.st_mode):
-                self._resolve(ref, part, follow=True)  # refuses a way out
-                if not self._resolve(ref, part, follow=True).is_dir():
-                    raise Conflict(f"{part} exists and is not a directory")
-            elif not st.S_ISDIR(s.st_mode):
-                raise Conflict(f"{part} exists and is not a directory")
-            if last and not exist_ok:
-                raise Conflict(f"directory {rel} already exists")
-
         def work() -> None:
             if not parents:
-                make(rel, last=True)
+                self._mkdir_one(ref, rel, exist_ok)
                 return
             # One level at a time, each created inside a directory proven to be in the folder.
             for i in range(1, len(rel.parts) + 1):
-                make(PurePosixPath(*rel.parts[:i]), last=i == len(rel.parts))
+                last = i == len(rel.parts)
+                self._mkdir_one(ref, PurePosixPath(*rel.parts[:i]), exist_ok or not last)
 
         await asyncio.to_thread(work)
+
+    def _mkdir_one(self, ref: FolderRef, part: PurePosixPath, exist_ok: bool) -> None:
+        with self._parent_fd(ref, part) as dfd:
+            try:
+                os.mkdir(part.name, dir_fd=dfd)
+                return
+            except FileExistsError:
+                pass
+            except OSError as e:
+                raise from_os_error(e, part) from None
+            s = os.stat(part.name, dir_fd=dfd, follow_symlinks=False)
+        if st.S_ISLNK(s.st_mode):
+            if not self._resolve(ref, part, follow=True).is_dir():  # refuses a way out too
+                raise NotADirectory(f"{part} exists and is not a directory")
+        elif not st.S_ISDIR(s.st_mode):
+            raise NotADirectory(f"{part} exists and is not a directory")
+        if not exist_ok:
+            raise Conflict(f"directory {part} already exists")
 
     async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> None:
         if is_top(src):
@@ -284,7 +314,7 @@ class VfsVolume(Volume):
                 with self._parent_fd(ref, src) as sfd, self._parent_fd(ref, target) as dfd:
                     os.replace(src.name, target.name, src_dir_fd=sfd, dst_dir_fd=dfd)
             except OSError as e:
-                raise os_error(e, dst) from None
+                raise from_os_error(e, dst) from None
 
         await asyncio.to_thread(work)
 
@@ -300,7 +330,10 @@ class VfsVolume(Volume):
             if os.path.lexists(d):
                 raise Conflict(f"{src.parent / new_name} already exists")
             with self._parent_fd(ref, src) as dfd:
-                os.rename(src.name, new_name, src_dir_fd=dfd, dst_dir_fd=dfd)
+                try:
+                    os.rename(src.name, new_name, src_dir_fd=dfd, dst_dir_fd=dfd)
+                except OSError as e:
+                    raise from_os_error(e, src) from None
 
         await asyncio.to_thread(work)
 
@@ -317,9 +350,9 @@ class VfsVolume(Volume):
                 try:
                     s = os.lstat(path)
                 except OSError as e:
-                    raise os_error(e, rel) from None
+                    raise from_os_error(e, rel) from None
                 if st.S_ISDIR(s.st_mode) and not recursive and any(os.scandir(path)):
-                    raise InvalidRequest(
+                    raise NotEmpty(
                         f"{rel} is a directory that is not empty; delete it recursively "
                         "(`rm -r`) if you mean it"
                     )
@@ -340,122 +373,105 @@ class VfsVolume(Volume):
                         try:
                             os.unlink(rel.name, dir_fd=dfd)
                         except OSError as e:
-                            raise os_error(e, rel) from None
+                            raise from_os_error(e, rel) from None
                         delta += UsageDelta(-1, -s.st_size)
             return delta
 
         return await asyncio.to_thread(work)
 
-    async def read(
-        self, ref: FolderRef, rel: PurePosixPath, start: int, end: int
-    ) -> AsyncIterator[bytes]:
-        fd = await asyncio.to_thread(self._open_inside, ref, rel, os.O_RDONLY)
-        try:
-            pos = start
-            while pos < end:
-                chunk = await asyncio.to_thread(os.pread, fd, min(_READ_CHUNK, end - pos), pos)
-                if not chunk:
-                    break  # truncated under us; the client sees a short body and retries
-                pos += len(chunk)
-                yield chunk
-        finally:
-            os.close(fd)
+    async def symlink(self, ref: FolderRef, rel: PurePosixPath, target: str) -> None:
+        def work() -> None:
+            with self._parent_fd(ref, rel) as dfd:
+                try:
+                    os.symlink(target, rel.name, dir_fd=dfd)
+                except OSError as e:
+                    raise from_os_error(e, rel) from None
+
+        await asyncio.to_thread(work)
 
     async def walk(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[tuple[str, Entry]]:
         base = await asyncio.to_thread(self._resolve, ref, rel, follow=True)
 
         def collect() -> list[tuple[str, Entry]]:
             out: list[tuple[str, Entry]] = []
-            for d, dirs, files in os.walk(base):
-                for n in sorted(dirs) + sorted(files):
+            for d, dirs, files in os.walk(base):  # never follows symlinks
+                dirs.sort()
+                for n in dirs + sorted(files):
                     p = os.path.join(d, n)
-                    s = os.lstat(p)
-                    out.append((os.path.relpath(p, base), entry_of(n, s)))
+                    try:
+                        s = os.lstat(p)
+                    except FileNotFoundError:
+                        continue  # removed while we walked
+                    target = os.readlink(p) if st.S_ISLNK(s.st_mode) else None
+                    out.append((os.path.relpath(p, base), entry_of(n, s, target)))
             return out
 
         for item in await asyncio.to_thread(collect):
             yield item
 
-    # ---- staged writes ---------------------------------------------------------------------
+    async def open_read(self, ref: FolderRef, rel: PurePosixPath) -> ReadHandle:
+        def work() -> FdReadHandle:
+            # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer and
+            # hold a shared worker thread forever.
+            fd = self._open_inside(ref, rel, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+            return FdReadHandle.check(fd, rel)
 
-    async def staged_size(self, ref: FolderRef, upload_id: str) -> int:
-        path = self._stage(ref, upload_id)
-        try:
-            return (await asyncio.to_thread(os.stat, path)).st_size
-        except FileNotFoundError:
-            return 0
+        return await asyncio.to_thread(work)
 
-    async def write_staged(
-        self,
-        ref: FolderRef,
-        upload_id: str,
-        offset: int,
-        chunks: AsyncIterator[bytes],
-        limit: int,
-    ) -> int:
+    # ---- uploads ---------------------------------------------------------------------------
+
+    async def open_upload(self, ref: FolderRef, upload_id: str) -> UploadHandle:
         path = self._stage(ref, upload_id)
-        fd = await asyncio.to_thread(os.open, path, os.O_WRONLY | os.O_CREAT, 0o644)
+
+        def place(staged: str, rel: PurePosixPath) -> UsageDelta:
+            return self._place(ref, staged, rel)
+
         try:
-            size = os.fstat(fd).st_size
-            if size != offset:
-                raise Conflict(f"upload offset {offset} does not match the {size} bytes received")
-            pos = offset
-            buf: list[bytes] = []
-            buffered = 0
-            async for chunk in chunks:
-                if pos + buffered + len(chunk) > limit:
-                    raise InvalidRequest(f"upload goes past its declared size of {limit} bytes")
-                buf.append(chunk)
-                buffered += len(chunk)
-                # pwritev takes at most IOV_MAX (1024) buffers at once.
-                if buffered >= _WRITE_BUFFER or len(buf) >= 512:
-                    pos += await asyncio.to_thread(pwrite_all, fd, buf, pos)
-                    buf, buffered = [], 0
-            if buf:
-                pos += await asyncio.to_thread(pwrite_all, fd, buf, pos)
-            return pos
+            fd = await asyncio.to_thread(
+                os.open, path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644
+            )
         except OSError as e:
-            raise os_error(e, PurePosixPath("upload")) from None
-        finally:
-            os.close(fd)
+            raise from_os_error(e, "the upload's staging file") from None
+        return FdUploadHandle(fd, path, place)
 
-    async def commit_staged(self, ref: FolderRef, upload_id: str, rel: PurePosixPath) -> UsageDelta:
-        staged = self._stage(ref, upload_id)
+    def _place(self, ref: FolderRef, staged: str, rel: PurePosixPath) -> UsageDelta:
+        """Rename a staged file to `rel`, relative to a proven-inside directory descriptor:
+        no path component can be swapped for a symlink between the check and the rename."""
         if is_top(rel):
             raise InvalidRequest("an upload needs a file name")
-        if len(rel.parts) > 1:
-            await self.mkdir(ref, rel.parent, parents=True, exist_ok=True)
-
-        def work() -> UsageDelta:
-            if not staged.exists():
-                staged.touch()  # a zero-byte upload never sends data
-            # Rename relative to a proven-inside directory descriptor: no path component can
-            # be swapped for a symlink between the check and the rename.
-            dfd = self._open_inside(ref, rel.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                old = None
-                with contextlib.suppress(FileNotFoundError):
-                    old = os.stat(rel.name, dir_fd=dfd, follow_symlinks=False)
-                if old is not None and st.S_ISDIR(old.st_mode):
-                    raise Conflict(f"{rel} is a directory; cannot overwrite it with a file")
-                new_size = os.stat(staged).st_size
-                fd = os.open(staged, os.O_RDONLY)
-                try:
-                    os.fsync(fd)  # data on disk before the name points at it
-                finally:
-                    os.close(fd)
-                os.replace(staged, rel.name, dst_dir_fd=dfd)
-            finally:
-                os.close(dfd)
-            if old is None:
-                return UsageDelta(1, new_size)
-            return UsageDelta(0, new_size - old.st_size)
-
+        for i in range(1, len(rel.parts)):
+            self._mkdir_one(ref, PurePosixPath(*rel.parts[:i]), exist_ok=True)
+        dfd = self._open_inside(ref, rel.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            return await asyncio.to_thread(work)
-        except OSError as e:
-            raise os_error(e, rel) from None
+            old = None
+            with contextlib.suppress(FileNotFoundError):
+                old = os.stat(rel.name, dir_fd=dfd, follow_symlinks=False)
+            if old is not None and st.S_ISDIR(old.st_mode):
+                raise Conflict(f"{rel} is a directory; cannot overwrite it with a file")
+            new_size = os.stat(staged).st_size
+            os.replace(staged, rel.name, dst_dir_fd=dfd)
+        finally:
+            os.close(dfd)
+        if old is None:
+            return UsageDelta(1, new_size)
+        counted = old.st_size if st.S_ISREG(old.st_mode) else 0
+        return UsageDelta(0 if st.S_ISREG(old.st_mode) else 1, new_size - counted)
 
-    async def discard_staged(self, ref: FolderRef, upload_id: str) -> None:
-        path = self._stage(ref, upload_id)
-        await asyncio.to_thread(path.unlink, missing_ok=True)
+    # ---- change events ---------------------------------------------------------------------
+
+    async def watch(self, stop: asyncio.Event) -> AsyncIterator[set[str]]:
+        root = self.root
+        async for changes in awatch(
+            root, stop_event=stop, debounce=200, recursive=True, ignore_permission_denied=True
+        ):
+            locations: set[str] = set()
+            for _, path in changes:
+                try:
+                    rel = Path(path).relative_to(root).parts
+                except ValueError:
+                    continue
+                if len(rel) < _LOCATION_DEPTH or STAGING in rel or TRASH in rel:
+                    continue
+                locations.add("/".join(rel[:_LOCATION_DEPTH]))
+            if locations:
+                yield locations

@@ -149,7 +149,7 @@ async def test_tokens_are_checked(node: InProcessNode, folder: str) -> None:
     assert r.status_code == 403 and "for upload" in r.json()["msg"]
     r = await node.http.get("/download")
     assert r.status_code == 401 and "missing transfer token" in r.json()["msg"]
-    key = node.app.state.services.transfers.tokens._key
+    key = node.app.state.tokens._key
     claims = jwt.decode(token, key, algorithms=["HS256"])
     expired = jwt.encode({**claims, "exp": int(time.time()) - 5}, key, algorithm="HS256")
     r = await patch(node, f"/upload?token={expired}", 0, b"xx")
@@ -201,10 +201,10 @@ async def test_expired_uploads_are_cleaned_up(node: InProcessNode, folder: str) 
     assert vol is not None
     assert len(list((vol / ".bai-staging").iterdir())) == 1
     services = node.app.state.services
-    assert await services.transfers.cleanup_expired() == 0  # not expired yet
+    assert await services.io.drop_expired_uploads() == 0  # not expired yet
     async with services.engine.begin() as conn:
         await conn.execute(uploads.update().values(expires_at=datetime(2000, 1, 1, tzinfo=UTC)))
-    assert await services.transfers.cleanup_expired() == 1
+    assert await services.io.drop_expired_uploads() == 1
     assert list((vol / ".bai-staging").iterdir()) == []
     head = await node.http.head(url, headers={"Tus-Resumable": "1.0.0"})
     assert head.status_code == 404

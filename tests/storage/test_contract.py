@@ -1,19 +1,34 @@
-"""The contract every volume backend passes (parametrized over the backends this build has)."""
+"""The contract every volume backend passes (parametrized over the backends this build has).
+
+Tests of what only some backends can do are selected by capability (`@requires(...)`), never
+by backend name: a backend that lacks the capability is reported as skipped, with the reason.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from bai.config import VolumeConfig
-from bai.errors import Conflict, InvalidPath, InvalidRequest, NotFound
+from bai.errors import (
+    Conflict,
+    InvalidPath,
+    InvalidRequest,
+    IsADirectory,
+    NotFound,
+    NotSupported,
+    SymlinkLoop,
+)
 from bai.paths import clean_relpath
-from bai.storage.base import FolderRef, Volume
+from bai.storage.base import Capability, FolderRef, Volume
 from bai.storage.registry import BACKEND_CLASSES
+
+
+def requires(cap: Capability) -> pytest.MarkDecorator:
+    return pytest.mark.requires(cap)
 
 
 @pytest.fixture(params=sorted(BACKEND_CLASSES))
@@ -22,37 +37,46 @@ async def volume(request: pytest.FixtureRequest, tmp_path: Path) -> Volume:
     if request.param == "btrfs":
         base = request.getfixturevalue("btrfs_root") / uuid.uuid4().hex
     cls = BACKEND_CLASSES[request.param]
+    marker = request.node.get_closest_marker("requires")
+    if marker is not None and marker.args[0] not in cls.capabilities:
+        pytest.skip(f"{request.param} volumes lack {marker.args[0]}")
     vol = cls(VolumeConfig("t", request.param, base / "vol"))
     await vol.init()
     return vol
 
 
-@pytest.fixture
-async def ref(volume: Volume) -> FolderRef:
-    r = FolderRef(uuid.uuid4().hex, uuid.uuid4())
+async def new_ref(volume: Volume, scope_hex: str | None = None) -> FolderRef:
+    scope_hex = scope_hex or uuid.uuid4().hex
+    fid = uuid.uuid4()
+    r = FolderRef(scope_hex, fid, volume.locate(scope_hex, fid))
     await volume.ensure_scope(r.scope_hex, 0)
     await volume.create_folder(r)
     return r
+
+
+@pytest.fixture
+async def ref(volume: Volume) -> FolderRef:
+    return await new_ref(volume)
 
 
 def P(s: str) -> PurePosixPath:
     return clean_relpath(s)
 
 
-async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
-    for p in parts:
-        yield p
-
-
 async def put(volume: Volume, ref: FolderRef, path: str, data: bytes) -> None:
-    uid = uuid.uuid4().hex
-    assert await volume.write_staged(ref, uid, 0, chunks(data), len(data)) == len(data)
-    await volume.commit_staged(ref, uid, P(path))
+    up = await volume.open_upload(ref, uuid.uuid4().hex)
+    assert await up.write(0, [data]) == len(data)
+    await up.commit(P(path))
+
+
+async def read_range(volume: Volume, ref: FolderRef, path: str, start: int, end: int) -> bytes:
+    async with await volume.open_read(ref, P(path)) as h:
+        return b"".join([c async for c in h.read(start, end)])
 
 
 async def read_all(volume: Volume, ref: FolderRef, path: str) -> bytes:
     e = await volume.stat(ref, P(path), follow=True)
-    return b"".join([c async for c in volume.read(ref, P(path), 0, e.size)])
+    return await read_range(volume, ref, path, 0, e.size)
 
 
 async def names(volume: Volume, ref: FolderRef, path: str = ".") -> set[str]:
@@ -68,37 +92,74 @@ async def test_folder_lifecycle(volume: Volume, ref: FolderRef) -> None:
     await volume.remove_folder(ref)  # idempotent: a resumed deletion finds nothing to do
 
 
-async def test_staged_write_commit_and_usage(volume: Volume, ref: FolderRef) -> None:
+async def test_upload_handle_commit_and_usage(volume: Volume, ref: FolderRef) -> None:
     uid = uuid.uuid4().hex
-    assert await volume.write_staged(ref, uid, 0, chunks(b"abc"), 6) == 3
-    assert await volume.staged_size(ref, uid) == 3
+    up = await volume.open_upload(ref, uid)
+    assert await up.write(0, [b"abc"]) == 3
+    assert await up.size() == 3
+    await up.close()
     assert await names(volume, ref) == set()  # nothing visible before the commit
-    with pytest.raises(Conflict):
-        await volume.write_staged(ref, uid, 1, chunks(b"x"), 6)  # wrong offset
-    assert await volume.write_staged(ref, uid, 3, chunks(b"d", b"ef"), 6) == 6
-    with pytest.raises(InvalidRequest):
-        await volume.write_staged(ref, uid, 6, chunks(b"g"), 6)  # past the declared size
-    delta = await volume.commit_staged(ref, uid, P("dir/f.bin"))
+    up = await volume.open_upload(ref, uid)  # reopened (a restart): the bytes are still there
+    assert await up.size() == 3
+    assert await up.write(3, [b"d", memoryview(b"ef")]) == 3
+    delta = await up.commit(P("dir/f.bin"))
     assert (delta.files, delta.bytes) == (1, 6)
     assert await read_all(volume, ref, "dir/f.bin") == b"abcdef"
     # Overwrite: last commit wins, usage changes by the difference.
-    uid2 = uuid.uuid4().hex
-    await volume.write_staged(ref, uid2, 0, chunks(b"xy"), 2)
-    delta = await volume.commit_staged(ref, uid2, P("dir/f.bin"))
+    up = await volume.open_upload(ref, uuid.uuid4().hex)
+    await up.write(0, [b"xy"])
+    delta = await up.commit(P("dir/f.bin"))
     assert (delta.files, delta.bytes) == (0, -4)
     assert await read_all(volume, ref, "dir/f.bin") == b"xy"
 
 
+async def test_upload_writes_out_of_order(volume: Volume, ref: FolderRef) -> None:
+    """S3 multipart parts and parallel SFTP writes arrive in any order."""
+    up = await volume.open_upload(ref, uuid.uuid4().hex)
+    await up.write(4, [b"4567"])
+    await up.write(0, [b"0123"])
+    assert await up.size() == 8
+    await up.commit(P("parts.bin"))
+    assert await read_all(volume, ref, "parts.bin") == b"01234567"
+
+
+async def test_abort_leaves_nothing(volume: Volume, ref: FolderRef) -> None:
+    up = await volume.open_upload(ref, uuid.uuid4().hex)
+    await up.write(0, [b"gone"])
+    await up.abort()
+    await up.abort()  # twice is fine
+    assert await names(volume, ref) == set()
+
+
 async def test_zero_byte_commit(volume: Volume, ref: FolderRef) -> None:
-    await volume.commit_staged(ref, uuid.uuid4().hex, P("empty"))
+    up = await volume.open_upload(ref, uuid.uuid4().hex)
+    await up.commit(P("empty"))
     assert (await volume.stat(ref, P("empty"))).size == 0
 
 
 async def test_ranges(volume: Volume, ref: FolderRef) -> None:
     data = os.urandom(3 * (1 << 20) + 17)
     await put(volume, ref, "r.bin", data)
-    got = b"".join([c async for c in volume.read(ref, P("r.bin"), 1000, 2_500_000)])
-    assert got == data[1000:2_500_000]
+    assert await read_range(volume, ref, "r.bin", 1000, 2_500_000) == data[1000:2_500_000]
+
+
+async def test_copy_between_handles(volume: Volume, ref: FolderRef) -> None:
+    data = os.urandom(200_000)
+    await put(volume, ref, "src.bin", data)
+    other = await new_ref(volume, ref.scope_hex)
+    async with await volume.open_read(ref, P("src.bin")) as reader:
+        up = await volume.open_upload(other, uuid.uuid4().hex)
+        assert await up.copy_from(reader) == len(data)
+        await up.commit(P("copy.bin"))
+    assert await read_all(volume, other, "copy.bin") == data
+
+
+async def test_only_regular_files_open_for_reading(volume: Volume, ref: FolderRef) -> None:
+    await volume.mkdir(ref, P("adir"), parents=False, exist_ok=False)
+    with pytest.raises(IsADirectory):
+        await volume.open_read(ref, P("adir"))
+    with pytest.raises(NotFound):
+        await volume.open_read(ref, P("missing"))
 
 
 async def test_mkdir_rules(volume: Volume, ref: FolderRef) -> None:
@@ -148,20 +209,59 @@ async def test_delete_rules(volume: Volume, ref: FolderRef) -> None:
 async def test_listing_is_batched(volume: Volume, ref: FolderRef) -> None:
     await volume.mkdir(ref, P("many"), parents=False, exist_ok=False)
     for i in range(2500):
-        await volume.commit_staged(ref, uuid.uuid4().hex, P(f"many/f{i}"))
+        await (await volume.open_upload(ref, uuid.uuid4().hex)).commit(P(f"many/f{i}"))
     sizes = [len(b) async for b in volume.list_dir(ref, P("many"))]
     assert sum(sizes) == 2500 and max(sizes) <= 1000
 
 
-async def test_clone_copies_everything(volume: Volume, ref: FolderRef) -> None:
-    await put(volume, ref, "a/b/c.bin", b"xyz" * 1000)
-    await volume.mkdir(ref, P("emptydir"), parents=False, exist_ok=False)
-    dst = FolderRef(ref.scope_hex, uuid.uuid4())
-    seen: list[tuple[int, int]] = []
-    await volume.clone_folder(ref, dst, lambda c, t: seen.append((c, t)))
-    assert await read_all(volume, dst, "a/b/c.bin") == b"xyz" * 1000
-    assert "emptydir" in await names(volume, dst)
-    assert seen[-1] == (3000, 3000)
+async def test_remove_folder_leaves_no_empty_prefixes(volume: Volume) -> None:
+    ref = await new_ref(volume)
+    await put(volume, ref, "x", b"x")
+    await volume.remove_folder(ref)
+    again = await new_ref(volume, ref.scope_hex)  # the scope stays usable
+    assert await volume.folder_exists(again)
+    if volume.has(Capability.BIND_MOUNT):
+        host = await volume.acquire_mount(again)
+        await volume.release_mount(again)
+        await volume.remove_folder(again)
+        scope_dir = host.parent.parent.parent
+        # Only the scope's own bookkeeping is left: no aa/bb directories of removed folders.
+        assert all(p.name.startswith(".") for p in scope_dir.iterdir())
+
+
+@requires(Capability.BIND_MOUNT)
+async def test_mounts_are_reference_counted(volume: Volume, ref: FolderRef) -> None:
+    first = await volume.acquire_mount(ref)
+    second = await volume.acquire_mount(ref)
+    assert first == second and volume.mount_count(ref) == 2
+    await put(volume, ref, "seen.txt", b"hi")
+    assert (first / "seen.txt").read_bytes() == b"hi"  # the host path shows the folder
+    await volume.release_mount(ref)
+    assert volume.mount_count(ref) == 1
+    await volume.release_mount(ref)
+    assert volume.mount_count(ref) == 0
+
+
+@requires(Capability.CHANGE_EVENTS)
+async def test_change_events_name_the_folder(volume: Volume, ref: FolderRef) -> None:
+    import asyncio
+
+    host = await volume.acquire_mount(ref)
+    stop = asyncio.Event()
+    seen: set[str] = set()
+
+    async def watch() -> None:
+        async for batch in volume.watch(stop):
+            seen.update(batch)
+            if ref.location in seen:
+                stop.set()
+
+    task = asyncio.create_task(watch())
+    await asyncio.sleep(0.3)
+    (host / "behind-the-back.txt").write_text("x")
+    await asyncio.wait_for(task, 10)
+    assert ref.location in seen
+    await volume.release_mount(ref)
 
 
 async def test_walk_lists_tree(volume: Volume, ref: FolderRef) -> None:
@@ -171,16 +271,12 @@ async def test_walk_lists_tree(volume: Volume, ref: FolderRef) -> None:
     assert walked == {"x": "DIRECTORY", "empty": "DIRECTORY", "x/y.txt": "FILE"}
 
 
+@requires(Capability.SYMLINKS)
 async def test_symlinks_never_lead_out(volume: Volume, ref: FolderRef, tmp_path: Path) -> None:
-    if volume.backend not in ("vfs", "btrfs"):
-        pytest.skip("symlinks exist only on filesystem backends")
-    from bai.storage.vfs import VfsVolume
-
-    assert isinstance(volume, VfsVolume)
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret").write_text("s3cret")
-    root = volume.folder_path(ref)
+    root = await volume.acquire_mount(ref)
     os.symlink(outside, root / "escape")
     os.symlink(outside / "secret", root / "leak")
     await put(volume, ref, "inside.txt", b"ok")
@@ -191,7 +287,7 @@ async def test_symlinks_never_lead_out(volume: Volume, ref: FolderRef, tmp_path:
         with pytest.raises(InvalidPath):
             await volume.stat(ref, P(bad), follow=True)
     with pytest.raises(InvalidPath):
-        [c async for c in volume.read(ref, P("leak"), 0, 6)]
+        await volume.open_read(ref, P("leak"))
     with pytest.raises(InvalidPath):
         await put(volume, ref, "escape/new.txt", b"x")
     with pytest.raises(InvalidPath):
@@ -199,6 +295,29 @@ async def test_symlinks_never_lead_out(volume: Volume, ref: FolderRef, tmp_path:
     assert await read_all(volume, ref, "alias") == b"ok"  # links inside are fine
     await volume.delete(ref, [P("escape"), P("leak")], recursive=True)
     assert (outside / "secret").read_text() == "s3cret"  # removing a link never follows it
+    await volume.release_mount(ref)
+
+
+@requires(Capability.SYMLINKS)
+async def test_symlink_loops_and_special_files_give_clear_errors(
+    volume: Volume, ref: FolderRef
+) -> None:
+    """What a compute session can plant: `ln -s loop loop`, a FIFO. Opening either must end
+    at once in a clear error, never hang or surface a bare OSError."""
+    root = await volume.acquire_mount(ref)
+    os.symlink("loop", root / "loop")
+    os.mkfifo(root / "fifo")
+    with pytest.raises(SymlinkLoop):
+        await volume.open_read(ref, P("loop"))
+    with pytest.raises(NotSupported, match="fifo"):
+        await volume.open_read(ref, P("fifo"))  # O_NONBLOCK: no wait for a writer
+    listed = {e.name: e.type async for b in volume.list_dir(ref, P(".")) for e in b}
+    assert listed == {"loop": "SYMLINK", "fifo": "FIFO"}
+    walked = {p: e.type async for p, e in volume.walk(ref, P("."))}
+    assert walked == {"loop": "SYMLINK", "fifo": "FIFO"}
+    await volume.symlink(ref, P("made"), "fifo")
+    assert (await volume.stat(ref, P("made"))).symlink_target == "fifo"
+    await volume.release_mount(ref)
 
 
 async def test_usage_scan_counts_files_and_bytes(volume: Volume, ref: FolderRef) -> None:
@@ -211,21 +330,18 @@ async def test_usage_scan_counts_files_and_bytes(volume: Volume, ref: FolderRef)
     assert cut.complete is False
 
 
+@requires(Capability.SYMLINKS)
 async def test_symlink_swapped_in_after_the_check_is_caught(
     volume: Volume, ref: FolderRef, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A session could replace a directory with a symlink between the path check and the
     open; the opened descriptor itself is checked, so the swap gains nothing."""
-    from bai.storage.vfs import VfsVolume
-
-    if not isinstance(volume, VfsVolume):
-        pytest.skip("filesystem backends only")
     outside = tmp_path / "outside-race"
     outside.mkdir()
     (outside / "f").write_text("secret")
     await put(volume, ref, "d/f", b"inside")
-    root = volume.folder_path(ref)
-    real_resolve = volume._resolve
+    root = await volume.acquire_mount(ref)
+    real_resolve = volume._resolve  # type: ignore[attr-defined]
 
     def racing_resolve(*args: object, **kwargs: object) -> Path:
         path = real_resolve(*args, **kwargs)  # type: ignore[arg-type]
@@ -236,31 +352,28 @@ async def test_symlink_swapped_in_after_the_check_is_caught(
 
     monkeypatch.setattr(volume, "_resolve", racing_resolve)
     with pytest.raises(InvalidPath):
-        [c async for c in volume.read(ref, P("d/f"), 0, 6)]
+        await volume.open_read(ref, P("d/f"))
     with pytest.raises(InvalidPath):
         [b async for b in volume.list_dir(ref, P("d"))]
     os.unlink(root / "d")
     os.rename(root / "d-moved", root / "d")
-    uid = uuid.uuid4().hex
-    await volume.write_staged(ref, uid, 0, chunks(b"x"), 1)
+    up = await volume.open_upload(ref, uuid.uuid4().hex)
+    await up.write(0, [b"x"])
     with pytest.raises(InvalidPath):
-        await volume.commit_staged(ref, uid, P("d/new"))
+        await up.commit(P("d/new"))
     assert sorted(p.name for p in outside.iterdir()) == ["f"]  # nothing written outside
 
 
+@requires(Capability.SYMLINKS)
 async def test_mutations_through_a_swapped_parent_touch_nothing_outside(
     volume: Volume, ref: FolderRef, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bai.storage.vfs import VfsVolume
-
-    if not isinstance(volume, VfsVolume):
-        pytest.skip("filesystem backends only")
     outside = tmp_path / "outside-mut"
     (outside / "victim").mkdir(parents=True)
     (outside / "victim" / "keep.txt").write_text("keep")
     (outside / "file.txt").write_text("keep")
-    root = volume.folder_path(ref)
-    real_resolve = volume._resolve
+    root = await volume.acquire_mount(ref)
+    real_resolve = volume._resolve  # type: ignore[attr-defined]
     armed = {"on": False}
 
     def racing_resolve(*args: object, **kwargs: object) -> Path:

@@ -47,6 +47,32 @@ def test_clients_do_not_import_server() -> None:
     assert offenders == []
 
 
+TRANSPORTS = {
+    "bai.server.http": "server/http",
+    "bai.server.sftp": "server/sftp",
+    "bai.agent": "agent",
+}
+
+
+def test_transports_import_no_other_transport() -> None:
+    """HTTP, SFTP and the session agent attach to a running node side by side; none of them
+    may reach into another (the node, not a transport, owns what they share)."""
+    offenders = []
+    for module, sub in TRANSPORTS.items():
+        others = tuple(m for m in TRANSPORTS if m != module)
+        for path in (PACKAGE / sub).rglob("*.py"):
+            bad = {n for n in _imports(path) if n.startswith(others)}
+            if bad:
+                offenders.append(f"{path.relative_to(PACKAGE)}: {sorted(bad)}")
+    assert offenders == []
+    assert list((PACKAGE / "server/http").rglob("*.py")), "the HTTP transport moved?"
+
+
+def test_node_starts_no_transport() -> None:
+    node = _imports(PACKAGE / "node.py")
+    assert not {n for n in node if n.startswith(("bai.server", "bai.agent", "litestar"))}
+
+
 def test_import_linter_contracts_hold() -> None:
     exe = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
     res = subprocess.run([exe], capture_output=True, text=True, cwd=PACKAGE.parent)

@@ -1,13 +1,17 @@
 """Provides the storage-proxy transfer routes: tus 1.0.0 `/upload` and ranged `/download`.
 
 Authorised by the token in the query, not by request signing (the official client sends
-no auth headers here).
+no auth headers here). This is a thin layer: the domain's `FileIO` holds pending uploads,
+claims quota and commits; here live only tus's offsets and headers, and HTTP ranges.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
 from email.utils import formatdate
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -25,9 +29,11 @@ from litestar.types import (
 )
 
 from bai.errors import Conflict, InvalidRequest
-from bai.folders.transfers import Download
-from bai.server.auth import SKIP_AUTH
-from bai.server.deps import Services
+from bai.folders.fileio import FileIO
+from bai.paths import clean_relpath
+from bai.server.http.auth import SKIP_AUTH
+from bai.server.http.deps import Services, Tokens
+from bai.storage.base import Entry
 
 TUS_VERSION = "1.0.0"
 MAX_UPLOAD = 1 << 50
@@ -38,10 +44,23 @@ def _tus_headers(**extra: str) -> dict[str, str]:
     return {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store", **extra}
 
 
-def _validators(d: Download) -> tuple[str, str]:
-    last_modified = formatdate(d.entry.modified, usegmt=True)
-    etag = f'"{d.entry.size:x}-{int(d.entry.modified * 1_000_000):x}"'
+# One PATCH at a time per upload (tus clients send them in sequence; a second one at once
+# is a retry racing its predecessor, answered 409 so the client asks for the offset).
+_writing: set[str] = set()
+
+
+def _validators(entry: Entry) -> tuple[str, str]:
+    last_modified = formatdate(entry.modified, usegmt=True)
+    etag = f'"{entry.size:x}-{int(entry.modified * 1_000_000):x}"'
     return last_modified, etag
+
+
+async def _read_all(
+    io: FileIO, folder: Any, rel: PurePosixPath, start: int, end: int
+) -> AsyncIterator[bytes]:
+    async with await io.open_read(folder, rel) as reader:
+        async for chunk in reader.read(start, end):
+            yield chunk
 
 
 def _disposition(name: str) -> str:
@@ -103,6 +122,26 @@ class RangeNotSatisfiable(Exception):
         self.size = size
 
 
+async def _patch(io: FileIO, upload_id: str, offset: int, body: AsyncIterator[bytes]) -> int:
+    pending, handle = await io.resume_upload(upload_id)
+    try:
+        have = await handle.size()
+        if have != offset:
+            # tus says 409 for an offset mismatch; tell the client where to resume.
+            raise Conflict(
+                f"upload offset {offset} does not match the {have} bytes received",
+                data={"offset": have},
+            )
+        end = await handle.write_stream(offset, body, limit=pending.size)
+        if end == pending.size:
+            await handle.commit()
+        return end
+    except asyncio.CancelledError:
+        raise  # the client went away; what arrived stays staged for the next PATCH
+    finally:
+        await handle.close()
+
+
 class TransfersController(Controller):
     path = "/"
     tags = ("transfers",)  # type: ignore[assignment]
@@ -110,22 +149,22 @@ class TransfersController(Controller):
 
     @head("/upload", operation_id="tusOffset", status_code=200)
     async def upload_offset(
-        self, services: Services, token: FromQuery[str | None] = None
+        self, services: Services, tokens: Tokens, token: FromQuery[str | None] = None
     ) -> Response[None]:
         """How much of the upload the node has: resume from `Upload-Offset`."""
-        state = await services.transfers.upload_state(token)
+        claims = tokens.verify(token, "upload")
+        offset, size = await services.io.upload_offset(claims.upload_id)
         return Response(
             None,
             status_code=200,
-            headers=_tus_headers(
-                **{"Upload-Offset": str(state.offset), "Upload-Length": str(state.size)}
-            ),
+            headers=_tus_headers(**{"Upload-Offset": str(offset), "Upload-Length": str(size)}),
         )
 
     @patch("/upload", operation_id="tusPatch", status_code=204, request_max_body_size=None)
     async def upload_patch(
         self,
         services: Services,
+        tokens: Tokens,
         request: Request[Any, Any, Any],
         token: FromQuery[str | None] = None,
     ) -> Response[None]:
@@ -136,12 +175,14 @@ class TransfersController(Controller):
         ctype = request.headers.get("content-type", "")
         if ctype and ctype != "application/offset+octet-stream":
             raise InvalidRequest("PATCH body must be application/offset+octet-stream")
+        claims = tokens.verify(token, "upload")
+        if claims.upload_id in _writing:
+            raise Conflict("another request is already writing to this upload; retry later")
+        _writing.add(claims.upload_id)
         try:
-            offset = await services.transfers.upload_chunk(token, int(raw), request.stream())
-        except Conflict as e:
-            # tus says 409 for an offset mismatch; tell the client where to resume.
-            state = await services.transfers.upload_state(token)
-            raise Conflict(e.msg, data={"offset": state.offset}) from None
+            offset = await _patch(services.io, claims.upload_id, int(raw), request.stream())
+        finally:
+            _writing.discard(claims.upload_id)
         return Response(
             None, status_code=204, headers=_tus_headers(**{"Upload-Offset": str(offset)})
         )
@@ -150,26 +191,35 @@ class TransfersController(Controller):
     async def download(
         self,
         services: Services,
+        tokens: Tokens,
         request: Request[Any, Any, Any],
         token: FromQuery[str | None] = None,
         archive: FromQuery[bool] = False,
     ) -> Response[Any]:
         """A file with Range/If-Range support, or a directory as a streamed zip."""
-        d = await services.transfers.open_download(token)
-        if d.archive:
+        claims = tokens.verify(token, "download")
+        folder, entry = await services.io.open_granted_read(claims.folder_id, claims.path)
+        rel = clean_relpath(claims.path)
+        name = rel.name or folder.name
+        if entry.is_dir:
+            if not claims.archive:
+                raise InvalidRequest(f"{rel} is a directory; request it as an archive")
             return Stream(
-                services.transfers.zip_stream(d),
+                services.io.archive(folder, rel),
                 media_type="application/zip",
-                headers={"Content-Disposition": _disposition(d.name + ".zip")},
+                headers={"Content-Disposition": _disposition(name + ".zip")},
             )
-        last_modified, etag = _validators(d)
+        # Opened before the first byte: a FIFO, socket or symlink loop is a 4xx here.
+        reader = await services.io.open_read(folder, rel)
+        await reader.close()
+        last_modified, etag = _validators(entry)
         headers = {
             "Accept-Ranges": "bytes",
             "Last-Modified": last_modified,
             "ETag": etag,
-            "Content-Disposition": _disposition(d.name),
+            "Content-Disposition": _disposition(name),
         }
-        size = d.entry.size
+        size = entry.size
         try:
             rng = byte_range(
                 request.headers.get("range"),
@@ -188,7 +238,7 @@ class TransfersController(Controller):
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
         headers["Content-Length"] = str(end - start)
         return Stream(
-            services.transfers.read(d, start, end),
+            _read_all(services.io, folder, rel, start, end),
             status_code=status,
             media_type="application/octet-stream",
             headers=headers,
@@ -196,14 +246,16 @@ class TransfersController(Controller):
 
     @head("/download", operation_id="downloadHead")
     async def download_head(
-        self, services: Services, token: FromQuery[str | None] = None
+        self, services: Services, tokens: Tokens, token: FromQuery[str | None] = None
     ) -> Response[None]:
-        d = await services.transfers.open_download(token)
-        if d.archive:
+        claims = tokens.verify(token, "download")
+        folder, entry = await services.io.open_granted_read(claims.folder_id, claims.path)
+        if entry.is_dir:
             return Response(
                 None, media_type="text/plain", headers={"Content-Type": "application/zip"}
             )
-        last_modified, etag = _validators(d)
+        last_modified, etag = _validators(entry)
+        name = clean_relpath(claims.path).name or folder.name
         # Litestar serialises None only as text; the headers describe the GET response.
         return Response(
             None,
@@ -212,8 +264,8 @@ class TransfersController(Controller):
                 "Accept-Ranges": "bytes",
                 "Last-Modified": last_modified,
                 "ETag": etag,
-                "Content-Length": str(d.entry.size),
-                "Content-Disposition": _disposition(d.name),
+                "Content-Length": str(entry.size),
+                "Content-Disposition": _disposition(name),
                 "Content-Type": "application/octet-stream",
             },
         )

@@ -1,4 +1,7 @@
-"""Provides transfer tokens: HS256 JWTs scoped to one folder, path, operation and size."""
+"""Provides transfer tokens: HS256 JWTs scoped to one folder, path, operation and size.
+
+They are the HTTP layer's form of a transfer grant: the official client fetches `/upload`
+and `/download` with only the token, no signed headers."""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ from typing import Any
 import jwt
 
 from bai.errors import AuthFailed, Forbidden
+from bai.folders.fileio import UPLOAD_TTL  # a token lives as long as its pending upload
 
-UPLOAD_TTL = 12 * 3600  # the official client cannot renew a token mid-upload
 DOWNLOAD_TTL = 30 * 60
 
 

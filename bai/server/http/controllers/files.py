@@ -13,8 +13,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from bai.errors import InvalidRequest
-from bai.server.body import field, json_body
-from bai.server.deps import Caller, Services
+from bai.server.http.body import field, json_body
+from bai.server.http.deps import Caller, Services, Tokens
+from bai.server.http.tokens import TransferClaims
 from bai.storage.base import Entry
 
 
@@ -148,27 +149,44 @@ class FilesController(Controller):
         self,
         principal: Caller,
         services: Services,
+        tokens: Tokens,
         name: FromPath[str],
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
         """Start a tus upload; PATCH the returned url with `?token=`."""
         body = await json_body(request)
-        ticket = await services.files.request_upload(
+        pending = await services.files.request_upload(
             principal, name, field(body, "path", str), field(body, "size", int)
         )
-        return {"url": ticket.url, "token": ticket.token}
+        token = tokens.issue(
+            TransferClaims(
+                "upload",
+                pending.folder.host,
+                pending.folder.id,
+                str(pending.rel),
+                size=pending.size,
+                upload_id=pending.id,
+            )
+        )
+        return {"url": f"{services.config.endpoint}/upload", "token": token}
 
     @post("/request-download", operation_id="requestDownload", status_code=200)
     async def request_download(
         self,
         principal: Caller,
         services: Services,
+        tokens: Tokens,
         name: FromPath[str],
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
         """Get a download url; `archive: true` zips a directory."""
         body = await json_body(request)
-        ticket = await services.files.request_download(
+        grant = await services.files.request_download(
             principal, name, field(body, "path", str), bool(body.get("archive", False))
         )
-        return {"url": ticket.url, "token": ticket.token}
+        token = tokens.issue(
+            TransferClaims(
+                "download", grant.host, grant.folder_id, grant.path, archive=grant.archive
+            )
+        )
+        return {"url": f"{services.config.endpoint}/download", "token": token}

@@ -13,7 +13,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from bai import signing
 from bai.access import Principal
 from bai.errors import AuthFailed, TooManyRequests
-from bai.server.services import NodeServices
+from bai.node import Node
 
 SKIP_AUTH = "skip_auth"
 _TOUCH_INTERVAL = 60.0
@@ -29,7 +29,7 @@ def raw_target(scope: Any) -> str:
     return raw.decode("latin-1")
 
 
-async def verify(services: NodeServices, conn: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+async def verify(services: Node, conn: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     headers = conn.headers
     header = headers.get("authorization")
     if not header:
@@ -90,7 +90,7 @@ class KeypairAuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        services: NodeServices = connection.app.state.services
+        services: Node = connection.app.state.services
         source = connection.client.host if connection.client else "unknown"
         wait = services.throttle.retry_after(source)
         if wait is not None:

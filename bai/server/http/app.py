@@ -7,22 +7,25 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from bai import __version__
-from bai.server.auth import SKIP_AUTH, KeypairAuthMiddleware
-from bai.server.controllers.admin import AdminController
-from bai.server.controllers.files import FilesController
-from bai.server.controllers.folders import FoldersController
-from bai.server.controllers.gql import GqlController
-from bai.server.controllers.hosts import HostsController
-from bai.server.controllers.quota import QuotaController
-from bai.server.controllers.root import RootController
-from bai.server.controllers.tasks import TasksController
-from bai.server.controllers.transfers import TransfersController, tus_options_middleware
-from bai.server.deps import DEPENDENCIES
-from bai.server.errors import EXCEPTION_HANDLERS
-from bai.server.services import NodeServices
+from bai.node import Node
+from bai.server.http.auth import SKIP_AUTH, KeypairAuthMiddleware
+from bai.server.http.controllers.admin import AdminController
+from bai.server.http.controllers.files import FilesController
+from bai.server.http.controllers.folders import FoldersController
+from bai.server.http.controllers.gql import GqlController
+from bai.server.http.controllers.hosts import HostsController
+from bai.server.http.controllers.quota import QuotaController
+from bai.server.http.controllers.root import RootController
+from bai.server.http.controllers.tasks import TasksController
+from bai.server.http.controllers.transfers import TransfersController, tus_options_middleware
+from bai.server.http.deps import DEPENDENCIES
+from bai.server.http.errors import EXCEPTION_HANDLERS
+from bai.server.http.tokens import TokenIssuer
 
 
-def create_app(services: NodeServices) -> Litestar:
+def create_app(node: Node) -> Litestar:
+    """The HTTP transport of a running `node`: it serves requests and owns nothing of the
+    node's life (the node's loops start and stop with `async with Node(...)`)."""
     app = Litestar(
         route_handlers=[
             RootController,
@@ -35,8 +38,6 @@ def create_app(services: NodeServices) -> Litestar:
             QuotaController,
             GqlController,
         ],
-        on_startup=[services.start],
-        on_shutdown=[services.stop],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
@@ -54,5 +55,7 @@ def create_app(services: NodeServices) -> Litestar:
         debug=False,
         logging_config=None,  # bai configures logging once, in `bai serve`
     )
-    app.state.services = services
+    app.state.services = node
+    app.state.tokens = TokenIssuer(node.secret.derive(b"transfer-tokens"))
+    app.state.endpoint = node.config.endpoint
     return app

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from bai.errors import InvalidRequest
-from bai.server.deps import Caller, Services
+from bai.server.http.deps import Caller, Services
 
 POLL = 0.5
 
@@ -39,14 +39,14 @@ class TasksController(Controller):
         self, principal: Caller, services: Services, task_id: FromPath[str]
     ) -> dict[str, Any]:
         """Status and progress of a background task (clone, deletion)."""
-        return await services.tasks.get(_uuid(task_id))
+        return await services.folders.task(principal, _uuid(task_id))
 
     @get("/events/background-task", operation_id="taskEvents")
     async def events(
         self, principal: Caller, services: Services, task_id: FromQuery[str]
     ) -> Stream:
         tid = _uuid(task_id)
-        await services.tasks.get(tid)  # 404 before the stream starts
+        await services.folders.task(principal, tid)  # 404 before the stream starts
 
         async def stream() -> AsyncIterator[bytes]:
             while True:

@@ -1,0 +1,207 @@
+"""Provides `Node`: one running node — its volumes, database, services and background loops.
+
+A `Node` is an async context manager: entering it checks the configuration, opens the
+volumes, prepares the data directory, migrates the database, creates the bootstrap account
+and starts the background loops (task runner, usage watchers and reconcile, upload expiry);
+leaving it stops them and closes the engine. Transports — the HTTP app, the SFTP server, the
+session agent — are peers attached to a running node; none of them starts or stops services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bai.accounts import AccountService, Bootstrap
+from bai.config import DEFAULT_NODE_TOML, NodeConfig
+from bai.db.engine import create_engine, migrate, sqlite_url
+from bai.errors import ConfigError
+from bai.folders.fileio import FileIO
+from bai.folders.files import FileService
+from bai.folders.quota import QuotaService
+from bai.folders.service import FolderService
+from bai.folders.status import StatusService
+from bai.folders.tasks import TaskRunner
+from bai.folders.usage import UsageService
+from bai.hosts import HostService
+from bai.secrets import NodeSecret
+from bai.storage import open_volumes
+from bai.storage.base import Volume
+from bai.storage.registry import check_volume_configs
+from bai.throttle import FailureThrottle
+
+log = logging.getLogger("bai.node")
+HOUSEKEEPING_INTERVAL = 3600.0
+
+
+class Node:
+    """Everything one node process holds; usable only inside `async with`."""
+
+    config: NodeConfig
+    secret: NodeSecret
+    engine: AsyncEngine
+    volumes: dict[str, Volume]
+    bootstrap: Bootstrap
+    accounts: AccountService
+    hosts: HostService
+    throttle: FailureThrottle
+    tasks: TaskRunner
+    quota: QuotaService
+    folders: FolderService
+    files: FileService
+    io: FileIO
+    usage: UsageService
+    status: StatusService
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.node_id = ""
+        self._housekeeping: asyncio.Task[None] | None = None
+        self._open = False
+
+    async def __aenter__(self) -> Node:
+        await self._open_state()
+        try:
+            await self._start_loops()
+        except BaseException:
+            await self._close_state()
+            raise
+        self._open = True
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stop_loops()
+        await self._close_state()
+        self._open = False
+
+    # ---- state -------------------------------------------------------------------------------
+
+    async def _open_state(self) -> None:
+        config = self.config
+        try:
+            check_volume_configs(config.volumes.values())
+            # Volumes first: if one cannot be made, the data directory is not touched either.
+            self.volumes = await open_volumes(config.volumes)
+        except ConfigError as e:
+            raise ConfigError(f"{config.source}: {e.msg}") from None
+        prepare_data_dir(config)
+        self.secret = NodeSecret.load_or_create(config.data_dir / "node.secret")
+        self.node_id = node_id(config.data_dir)
+        self.engine = create_engine(sqlite_url(config.data_dir / "bai.db"))
+        try:
+            await migrate(self.engine)
+            self.accounts = AccountService(self.engine, self.secret)
+            self.bootstrap = await self.accounts.bootstrap(
+                config.admin_email, {n: v.backend for n, v in self.volumes.items()}
+            )
+        except BaseException:
+            await self.engine.dispose()
+            raise
+        self.hosts = HostService(self.volumes, config.default_host, config.node_name)
+        self.throttle = FailureThrottle(config.auth.throttle_failures, config.auth.throttle_window)
+        self.tasks = TaskRunner(self.engine, self.node_id)
+        self.quota = QuotaService(self.engine, self.hosts, self.node_id)
+        self.io = FileIO(self.engine, self.hosts, self.quota)
+        self.folders = FolderService(self.engine, self.hosts, self.tasks, self.quota, self.io)
+        self.files = FileService(self.engine, self.folders, self.io)
+        self.usage = UsageService(self.engine, self.hosts)
+        self.status = StatusService(self.engine, self.hosts, self.quota)
+
+    async def _close_state(self) -> None:
+        await self.engine.dispose()
+
+    # ---- background loops --------------------------------------------------------------------
+
+    async def _start_loops(self) -> None:
+        await self.quota.forget_reservations()  # a restarted node holds no writes in flight
+        await self.tasks.start()
+        await self.usage.start()
+        self._housekeeping = asyncio.create_task(self._housekeep(), name="bai-housekeeping")
+
+    async def _stop_loops(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        await self.usage.stop()
+        await self.tasks.stop()
+
+    async def _housekeep(self) -> None:
+        while True:
+            try:
+                dropped = await self.io.drop_expired_uploads()
+                if dropped:
+                    log.info("dropped %d expired upload(s)", dropped)
+            except Exception:  # housekeeping must never stop the node
+                log.exception("housekeeping failed")
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+
+
+def prepare_data_dir(config: NodeConfig) -> None:
+    data = config.data_dir
+    if data.exists() and not data.is_dir():
+        raise ConfigError(f"{data}: data directory path exists and is not a directory")
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"{data}: cannot create the data directory: {e.strerror}") from None
+    node_toml = data / "node.toml"
+    if config.source == node_toml and not node_toml.exists():
+        node_toml.write_text(DEFAULT_NODE_TOML)
+
+
+def node_id(data_dir: Path) -> str:
+    """A stable id for this node, naming it as the claimer of background tasks."""
+    path = data_dir / "node.id"
+    if not path.exists():
+        path.write_text(uuid.uuid4().hex + "\n")
+    return path.read_text().strip()
+
+
+CLIENT_ENV = "client.env"
+
+
+def write_client_env(config: NodeConfig, boot: Bootstrap) -> Path | None:
+    """Write `client.env` at first start; afterwards keep its keys and refresh the endpoint.
+
+    Returns None when the file was deleted after the first start: the admin secret is not
+    recoverable (only its ciphertext is stored), so the node runs without rewriting it.
+    """
+    path = config.data_dir / CLIENT_ENV
+    lines: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            key, sep, value = line.removeprefix("export ").partition("=")
+            if sep:
+                lines[key.strip()] = value.strip()
+    if boot.admin_keypair is not None:
+        lines["BACKEND_ACCESS_KEY"] = boot.admin_keypair.access_key
+        lines["BACKEND_SECRET_KEY"] = boot.admin_keypair.secret_key
+    if "BACKEND_ACCESS_KEY" not in lines:
+        return None
+    lines["BACKEND_ENDPOINT"] = config.endpoint
+    lines["BACKEND_ENDPOINT_TYPE"] = "api"
+    order = [
+        "BACKEND_ENDPOINT",
+        "BACKEND_ACCESS_KEY",
+        "BACKEND_SECRET_KEY",
+        "BACKEND_ENDPOINT_TYPE",
+    ]
+    body = "".join(f"export {k}={lines[k]}\n" for k in order) + "".join(
+        f"export {k}={v}\n" for k, v in lines.items() if k not in order
+    )
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(body)
+    os.replace(tmp, path)
+    return path

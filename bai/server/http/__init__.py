@@ -1,0 +1,1 @@
+"""Provides the HTTP transport: the Litestar app, its controllers, auth and transfer tokens."""
