@@ -136,10 +136,18 @@ class QuotaService:
         return int(limit)
 
     async def usage(
-        self, conn: AsyncConnection, host: str, scope_id: str, fresh: bool = False
+        self,
+        conn: AsyncConnection,
+        host: str,
+        scope_id: str,
+        fresh: bool = False,
+        known: int | None = None,
     ) -> int:
-        """Instant on every backend: the kernel's count, or the node's exact accounting."""
-        fast = await self.hosts.volume(host).scope_usage(scope_hex(scope_id), fresh)
+        """Instant on every backend: the kernel's count (`known`, when the caller asked the
+        backend before opening its transaction), or the node's exact accounting."""
+        fast = known
+        if fast is None:
+            fast = await self.hosts.volume(host).scope_usage(scope_hex(scope_id), fresh)
         if fast is not None:
             return fast
         used = await conn.scalar(
@@ -209,6 +217,8 @@ class QuotaService:
         """Raise `res`'s claim to at least `total` bytes (ahead by a step where the scope has
         room); the new claim, or `QuotaExceeded` when `total` does not fit."""
         folder, host, scope = res.folder, res.folder.host, res.folder.quota_scope_id
+        # Ask the backend before the transaction: no storage I/O while the database is held.
+        known = await self.hosts.volume(host).scope_usage(scope_hex(scope))
         async with self.engine.begin() as conn:
             # Write first: this takes the database's write lock (a row lock on PostgreSQL)
             # before reading, so two claims on one scope are decided one after the other.
@@ -227,7 +237,7 @@ class QuotaService:
                 return total
             room = (
                 limit
-                - await self.usage(conn, host, scope)
+                - await self.usage(conn, host, scope, known=known)
                 - await self._claimed(conn, host, scope, but=res.key)
             )
             if total > room:
