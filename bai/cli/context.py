@@ -1,4 +1,5 @@
-"""Provides the CLI's shared state and its one error adapter."""
+"""Provides the CLI's shared state, confirmation of destructive commands, and its one error
+adapter."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
-from bai.client import BaiClient, load_client_config
+from bai.client import BaiClient, LocalFileError, load_client_config
 from bai.errors import BaiError
 
 P = ParamSpec("P")
@@ -40,9 +41,18 @@ def state() -> CliState:
 
 
 def confirm(question: str, yes: bool) -> None:
-    """Destructive commands ask first; -y skips; no answer (no terminal) means no."""
+    """Destructive commands: `-y` confirms; otherwise a terminal is asked, and without a
+    terminal on stdin nothing is changed (a piped "y" is no answer: it may come from anywhere,
+    such as `yes |` or a script that never meant this command)."""
     if yes:
         return
+    if not sys.stdin.isatty():
+        err_console.print(
+            "Cancelled; nothing was changed: there is no terminal to ask, and only -y "
+            "confirms without one (pass -y to go ahead).",
+            highlight=False,
+        )
+        sys.exit(1)
     try:
         ok = click.confirm(question, default=False, err=True)
     except click.Abort:
@@ -59,7 +69,7 @@ def fail(err: BaiError) -> None:
 
 
 def command(fn: Callable[P, Awaitable[T]]) -> Callable[P, T | None]:
-    """Run an async command body; the one place where a `BaiError` becomes an exit code."""
+    """Run an async command body; the one place where a failure becomes an exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T | None:
@@ -67,6 +77,10 @@ def command(fn: Callable[P, Awaitable[T]]) -> Callable[P, T | None]:
             return asyncio.run(fn(*args, **kwargs))  # type: ignore[arg-type]
         except BaiError as e:
             fail(e)
+        except OSError as e:
+            # A local file problem the command did not name itself: still one line.
+            where = f"{e.filename}: " if e.filename else ""
+            fail(LocalFileError(f"{where}{e.strerror or type(e).__name__}"))
         except KeyboardInterrupt:
             err_console.print("interrupted")
             sys.exit(130)
@@ -75,6 +89,6 @@ def command(fn: Callable[P, Awaitable[T]]) -> Callable[P, T | None]:
     return wrapper
 
 
-async def call(fn: Callable[[BaiClient], Awaitable[Any]]) -> Any:
+async def call(fn: Callable[[BaiClient], Awaitable[T]]) -> T:
     async with state().client() as client:
         return await fn(client)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from bai import __version__
-from bai.cli import transfer  # noqa: F401 - registers upload/download on `vfolder`
+from bai.cli import files, policies, transfer  # noqa: F401 - register their commands
 from bai.cli.admin import admin
 from bai.cli.context import CliState
 from bai.cli.vfolder import vfolder

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import click
 
 from bai.cli.context import call, command
 from bai.cli.output import console
-from bai.cli.progress import Tracker, transfer_bar
+from bai.cli.progress import Bars
 from bai.cli.vfolder import vfolder
-from bai.client import BaiClient
-from bai.client.transfers import CHUNK, UploadJob, download, folder_path, upload
+from bai.client import BaiClient, Fetched
+from bai.client.errors import ensure_dir
+from bai.client.transfers import CHUNK
 from bai.errors import InvalidRequest
+from bai.sizes import format_size
+
+
+@dataclass(frozen=True)
+class Upload:
+    local: Path
+    remote: str
 
 
 def _remote_for(local: Path, base: Path, dst: str | None) -> str:
@@ -27,9 +36,9 @@ def _remote_for(local: Path, base: Path, dst: str | None) -> str:
 
 def _plan(
     files: tuple[Path, ...], recursive: bool, base: Path, dst: str | None
-) -> tuple[list[str], list[UploadJob]]:
+) -> tuple[list[str], list[Upload]]:
     dirs: list[str] = []
-    jobs: list[UploadJob] = []
+    jobs: list[Upload] = []
     for f in files:
         if f.is_dir():
             if not recursive:
@@ -38,11 +47,10 @@ def _plan(
                 subdirs.sort()
                 dirs.append(_remote_for(Path(d), base, dst))
                 jobs += [
-                    UploadJob("", Path(d) / n, _remote_for(Path(d) / n, base, dst))
-                    for n in sorted(names)
+                    Upload(Path(d) / n, _remote_for(Path(d) / n, base, dst)) for n in sorted(names)
                 ]
         elif f.is_file():
-            jobs.append(UploadJob("", f, _remote_for(f, base, dst)))
+            jobs.append(Upload(f, _remote_for(f, base, dst)))
         else:
             raise InvalidRequest(f"{f}: no such file or directory")
     return dirs, jobs
@@ -59,7 +67,7 @@ def _plan(
     help="Remote paths are relative to this directory [default: cwd].",
 )
 @click.option("-d", "--dst-dir", help="Put everything under this directory of the folder.")
-@click.option("--chunk-size", type=int, default=CHUNK, show_default=True)
+@click.option("--chunk-size", type=click.IntRange(min=1), default=CHUNK, show_default=True)
 @command
 async def upload_cmd(
     name: str,
@@ -74,17 +82,15 @@ async def upload_cmd(
     dirs, jobs = _plan(files, recursive, base_dir or Path.cwd(), dst_dir)
 
     async def run(c: BaiClient) -> int:
-        if dirs:
-            await c.post(
-                folder_path(name, "/mkdir"),
-                json={"path": [d for d in dirs if d != "."], "parents": True, "exist_ok": True},
-            )
+        made = [d for d in dirs if d != "."]
+        if made:
+            await c.files.mkdir(name, made, parents=True, exist_ok=True)
         total = 0
-        with transfer_bar() as bar:
+        with Bars() as bars:
             for job in jobs:
-                track = Tracker(bar, job.remote, job.local.stat().st_size)
-                total += await upload(
-                    c, UploadJob(name, job.local, job.remote), track.done, chunk_size
+                track = bars.track(job.remote, job.local.stat().st_size)
+                total += await c.files.upload(
+                    name, job.local, job.remote, progress=track, chunk_size=chunk_size
                 )
         return total
 
@@ -99,22 +105,26 @@ async def upload_cmd(
     "-b",
     "--base-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Save under this local directory [default: cwd].",
+    help="Save under this local directory, created if missing [default: cwd].",
 )
 @command
 async def download_cmd(name: str, paths: tuple[str, ...], base_dir: Path | None) -> None:
-    """Download files from a folder. Local files are overwritten; a partial download
-    (NAME.bai-part) continues where it stopped."""
+    """Download files or directories from a folder. A directory comes with everything in it,
+    keeping relative paths (fetched as a zip and unpacked here). Local files are overwritten;
+    a partial file download (NAME.bai-part) continues where it stopped."""
     base = base_dir or Path.cwd()
+    ensure_dir(base)
 
-    async def run(c: BaiClient) -> int:
-        total = 0
-        with transfer_bar() as bar:
+    async def run(c: BaiClient) -> list[Fetched]:
+        got = []
+        with Bars() as bars:
             for p in paths:
-                local = base / PurePosixPath(p).name
-                track = Tracker(bar, p, None)
-                total += await download(c, name, p, local, track.done, track.total)
-        return total
+                got.append(await c.files.fetch(name, p, base, progress=bars.track(p)))
+        return got
 
-    total = await call(run)
-    console.print(f"Downloaded {len(paths)} file(s), {total} bytes.")
+    got = await call(run)
+    files = sum(g.files for g in got)
+    size = sum(g.bytes for g in got)
+    dirs = [g for g in got if g.directory]
+    into = f" ({len(dirs)} director{'y' if len(dirs) == 1 else 'ies'})" if dirs else ""
+    console.print(f"Downloaded {files} file(s){into}, {size} bytes ({format_size(size)}).")

@@ -1,8 +1,12 @@
-"""Provides resumable transfers for `bai`: tus uploads and ranged downloads.
+"""Provides resumable transfers: tus uploads and ranged downloads (behind `client.files`).
 
-An upload's token is remembered in a small state file, so running the same upload again
+An upload's ticket is remembered in a small state file, so running the same upload again
 after a crash, Ctrl-C or node restart continues from the node's offset. A download goes to
-`NAME.bai-part` (its validators beside it) and continues with Range + If-Range.
+`NAME.bai-part` (its validator beside it) and continues with Range + If-Range.
+
+Only a lost connection is retried, and only once the node has answered this client: a node
+that is down at the start fails the command at once, and an error answer (4xx/5xx) is never
+retried.
 """
 
 from __future__ import annotations
@@ -11,26 +15,50 @@ import asyncio
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import httpx
+import msgspec
 
-from bai.client.session import BaiClient
+from bai import api
+from bai.client.errors import NodeUnreachable, local_error
 from bai.errors import BaiError, Conflict, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from bai.client.session import BaiClient
 
 CHUNK = 16 << 20
 RETRIES = 30
 BACKOFF_MAX = 5.0
+# A download whose answer keeps breaking off without a new byte is failing in the node, not
+# in the network: give up after this many tries instead of RETRIES.
+STALLS = 3
 
-Progress = Callable[[int], None]  # called with the bytes done so far
+T = TypeVar("T")
 
 
-def folder_path(name: str, suffix: str = "") -> str:
-    return f"/folders/{quote(name, safe='')}{suffix}"
+class Progress(Protocol):
+    """What a transfer reports: its size once known, bytes done so far, and a resumption."""
+
+    def total(self, n: int) -> None: ...
+
+    def done(self, n: int) -> None: ...
+
+    def resumed(self, offset: int) -> None: ...
+
+
+class NoProgress:
+    def total(self, n: int) -> None:
+        pass
+
+    def done(self, n: int) -> None:
+        pass
+
+    def resumed(self, offset: int) -> None:
+        pass
 
 
 def state_dir() -> Path:
@@ -53,77 +81,116 @@ class UploadJob:
         return hashlib.sha256(ident.encode()).hexdigest()[:32]
 
 
-async def _retrying(what: str, attempt: Callable[[], Any]) -> Any:
-    """Retry a transfer step on connection loss (a restarting node) with backoff."""
+def ticket_url(ticket: api.TransferTicket) -> httpx.URL:
+    return httpx.URL(ticket.url).copy_with(params={"token": ticket.token})
+
+
+async def retrying(client: BaiClient, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+    """Retry a transfer step on a lost connection (a restarting node) with backoff."""
     delay = 0.2
     for n in range(RETRIES):
         try:
             return await attempt()
-        except (ServiceUnavailable, httpx.TransportError) as e:
+        except NodeUnreachable as e:
+            if not client.reached:
+                raise  # down from the start: say so now, not after minutes of retries
             if n == RETRIES - 1:
-                raise ServiceUnavailable(f"{what} failed after {RETRIES} tries: {e}") from None
+                raise NodeUnreachable(f"{what} failed after {RETRIES} tries: {e}") from None
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
     raise AssertionError("unreachable")
 
 
+# ---- upload ----------------------------------------------------------------------------------
+
+
+def _load_ticket(state_file: Path) -> api.TransferTicket | None:
+    try:
+        return msgspec.json.decode(state_file.read_bytes(), type=api.TransferTicket)
+    except (OSError, msgspec.DecodeError):
+        return None  # unreadable: start afresh
+
+
 async def upload(
     client: BaiClient, job: UploadJob, progress: Progress, chunk_size: int = CHUNK
 ) -> int:
-    size = job.local.stat().st_size
-    state_file = state_dir() / job.key(client.config.endpoint)
-    ticket: dict[str, Any] | None = None
+    try:
+        size = job.local.stat().st_size
+        state_file = state_dir() / job.key(client.config.endpoint)
+    except OSError as e:
+        raise local_error(e, job.local) from None
+    ticket = _load_ticket(state_file) if state_file.exists() else None
     offset = 0
-    if state_file.exists():
-        ticket = json.loads(state_file.read_text())
+    if ticket is not None:
+        known = ticket
         try:
-            offset = await _retrying("resume", lambda: _head(client, ticket))  # type: ignore[arg-type]
+            offset = await retrying(client, "resume", lambda: _head(client, known))
+        except ServiceUnavailable:
+            raise  # the node is away: keep the state file, the next run resumes
         except BaiError:
             ticket, offset = None, 0  # expired or finished elsewhere: start afresh
+        else:
+            if offset:
+                progress.resumed(offset)
     if ticket is None:
-        ticket = await _retrying(
+        ticket = await retrying(
+            client,
             "request-upload",
-            lambda: client.post(
-                folder_path(job.folder, "/request-upload"), json={"path": job.remote, "size": size}
-            ),
+            lambda: client.files.request_upload(job.folder, job.remote, size),
         )
         if size:
-            state_file.parent.mkdir(parents=True, exist_ok=True)
-            state_file.write_text(json.dumps(ticket))
-    progress(offset)
-    with job.local.open("rb") as f:
-        while offset < size:
-            f.seek(offset)
-            data = f.read(chunk_size)
-            try:
-                offset = await _patch(client, ticket, offset, data)
-            except (ServiceUnavailable, httpx.TransportError, Conflict):
-                # Connection lost or offset disagreement: ask the node where it stands.
-                offset = await _retrying("resume", lambda: _head(client, ticket))  # type: ignore[arg-type]
-            progress(offset)
+            _save_ticket(state_file, ticket)
+    current = ticket
+    progress.done(offset)
+    conflicts_at = -1
+    try:
+        with job.local.open("rb") as f:
+            while offset < size:
+                f.seek(offset)
+                data = f.read(chunk_size)
+                try:
+                    offset = await _patch(client, current, offset, data)
+                except NodeUnreachable:
+                    # The connection dropped: ask the node where it stands once it is back.
+                    offset = await retrying(client, "resume", lambda: _head(client, current))
+                except Conflict:
+                    # Offsets disagree (a PATCH that landed before the connection broke).
+                    if conflicts_at == offset:
+                        raise  # the node keeps refusing the offset it gave: not a race
+                    conflicts_at = offset
+                    offset = await retrying(client, "resume", lambda: _head(client, current))
+                progress.done(offset)
+    except OSError as e:
+        raise local_error(e, job.local) from None
     state_file.unlink(missing_ok=True)
     return size
 
 
-def _upload_url(ticket: dict[str, Any]) -> httpx.URL:
-    return httpx.URL(ticket["url"]).copy_with(params={"token": ticket["token"]})
+def _save_ticket(state_file: Path, ticket: api.TransferTicket) -> None:
+    try:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        state_file.write_bytes(msgspec.json.encode(ticket))
+    except OSError:
+        pass  # only resumption is lost; the upload itself goes on
 
 
-async def _head(client: BaiClient, ticket: dict[str, Any]) -> int:
+async def _head(client: BaiClient, ticket: api.TransferTicket) -> int:
     resp = await client.send(
-        client.http.build_request("HEAD", _upload_url(ticket), headers={"Tus-Resumable": "1.0.0"})
+        client.http.build_request(
+            "HEAD", ticket_url(ticket), headers={"Tus-Resumable": api.TUS_VERSION}
+        )
     )
     return int(resp.headers["Upload-Offset"])
 
 
-async def _patch(client: BaiClient, ticket: dict[str, Any], offset: int, data: bytes) -> int:
+async def _patch(client: BaiClient, ticket: api.TransferTicket, offset: int, data: bytes) -> int:
     resp = await client.send(
         client.http.build_request(
             "PATCH",
-            _upload_url(ticket),
+            ticket_url(ticket),
             content=data,
             headers={
-                "Tus-Resumable": "1.0.0",
+                "Tus-Resumable": api.TUS_VERSION,
                 "Upload-Offset": str(offset),
                 "Content-Type": "application/offset+octet-stream",
             },
@@ -132,38 +199,57 @@ async def _patch(client: BaiClient, ticket: dict[str, Any], offset: int, data: b
     return int(resp.headers["Upload-Offset"])
 
 
+# ---- download --------------------------------------------------------------------------------
+
+
+class _BrokeOff(Exception):
+    """The answer started but ended before its end."""
+
+
 async def download(
-    client: BaiClient,
-    folder: str,
-    remote: str,
-    local: Path,
-    progress: Progress,
-    total: Callable[[int], None],
+    client: BaiClient, folder: str, remote: str, local: Path, progress: Progress
 ) -> int:
-    """Download `remote` to `local` (overwriting it), resuming a `.bai-part` file."""
+    """Download the file `remote` to `local` (overwriting it), resuming a `.bai-part` file."""
     part = local.with_name(local.name + ".bai-part")
     meta = local.with_name(local.name + ".bai-part.json")
-    ticket = await _retrying(
-        "request-download",
-        lambda: client.post(folder_path(folder, "/request-download"), json={"path": remote}),
+    ticket = await retrying(
+        client, "request-download", lambda: client.files.request_download(folder, remote)
     )
-    url = httpx.URL(ticket["url"]).copy_with(params={"token": ticket["token"]})
+    url = ticket_url(ticket)
+    delay, stalls = 0.2, 0
     for _ in range(RETRIES):
-        have = part.stat().st_size if part.exists() else 0
-        validator = json.loads(meta.read_text()).get("validator") if meta.exists() else None
+        try:
+            have = part.stat().st_size if part.exists() else 0
+            validator = json.loads(meta.read_text()).get("validator") if meta.exists() else None
+        except (OSError, ValueError):
+            have, validator = 0, None  # an unreadable leftover: fetch it whole
         headers = {}
         if have and validator:
             headers = {"Range": f"bytes={have}-", "If-Range": validator}
         try:
-            done = await _get(client, url, headers, part, meta, have, progress, total)
-        except (ServiceUnavailable, httpx.TransportError):
-            await asyncio.sleep(0.5)
-            continue
-        os.replace(part, local)
-        meta.unlink(missing_ok=True)
-        return done
-    raise ServiceUnavailable(
-        f"download of {remote} kept failing; run the command again to resume it"
+            done = await _get(client, url, headers, part, meta, have, progress)
+        except NodeUnreachable:
+            if not client.reached:
+                raise
+        except _BrokeOff:
+            now_have = part.stat().st_size if part.exists() else 0
+            stalls = stalls + 1 if now_have <= have else 0
+            if stalls >= STALLS:
+                raise ServiceUnavailable(
+                    f"the download of {remote} keeps breaking off at {now_have} bytes; the "
+                    "node's log may say why. Run the command again to resume it"
+                ) from None
+        else:
+            try:
+                os.replace(part, local)
+            except OSError as e:
+                raise local_error(e, local) from None
+            meta.unlink(missing_ok=True)
+            return done
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, BACKOFF_MAX)
+    raise NodeUnreachable(
+        f"the download of {remote} kept failing; run the command again to resume it"
     )
 
 
@@ -175,44 +261,57 @@ async def _get(
     meta: Path,
     have: int,
     progress: Progress,
-    total: Callable[[int], None],
 ) -> int:
-    request = client.http.build_request("GET", url, headers=headers)
-    resp = await client.send(request, stream=True)
+    resp = await client.send(client.http.build_request("GET", url, headers=headers), stream=True)
     try:
-        if resp.status_code == 206:
-            mode, done = "ab", have
-        else:
-            mode, done = "wb", 0
+        resumed = resp.status_code == 206
+        mode, done = ("ab", have) if resumed else ("wb", 0)
+        if resumed:
+            progress.resumed(have)
         length = int(resp.headers.get("Content-Length", 0))
-        total(done + length)
+        progress.total(done + length)
         validator = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
         meta.write_text(json.dumps({"validator": validator}))
-        progress(done)
+        progress.done(done)
         with part.open(mode) as f:
             async for chunk in resp.aiter_bytes(1 << 20):
                 f.write(chunk)
                 done += len(chunk)
-                progress(done)
-        if length and done < have * (mode == "ab") + length:
-            raise ServiceUnavailable("download ended early")
+                progress.done(done)
+        if length and done < (have if resumed else 0) + length:
+            raise _BrokeOff()
         return done
-    except httpx.TransportError as e:
-        raise ServiceUnavailable(f"download interrupted: {e}") from None
+    except httpx.TransportError:
+        raise _BrokeOff() from None
+    except OSError as e:
+        raise local_error(e, part) from None
     finally:
         await resp.aclose()
 
 
-async def list_files(client: BaiClient, folder: str, path: str) -> list[dict[str, Any]]:
-    request = client.build(
-        "GET", folder_path(folder, "/files"), params={"path": path, "format": "ndjson"}
-    )
-    resp = await client.send(request, stream=True)
-    items = []
+async def stream_to(
+    client: BaiClient, ticket: api.TransferTicket, target: Path, progress: Progress
+) -> int:
+    """Fetch a ticket's whole answer (an archive: no validator, no resumption) into `target`."""
+    url = ticket_url(ticket)
+    resp = await client.send(client.http.build_request("GET", url), stream=True)
+    done = 0
     try:
-        async for line in resp.aiter_lines():
-            if line.strip():
-                items.append(json.loads(line))
+        length = int(resp.headers.get("Content-Length", 0))
+        if length:
+            progress.total(length)
+        with target.open("wb") as f:
+            async for chunk in resp.aiter_bytes(1 << 20):
+                f.write(chunk)
+                done += len(chunk)
+                progress.done(done)
+    except httpx.TransportError as e:
+        raise NodeUnreachable(
+            f"the archive download broke off after {done} bytes ({type(e).__name__}); run the "
+            "command again"
+        ) from None
+    except OSError as e:
+        raise local_error(e, target) from None
     finally:
         await resp.aclose()
-    return items
+    return done

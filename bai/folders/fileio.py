@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bai.access import DOWNLOAD, UPLOAD, FolderAction
 from bai.db import tables as t
-from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound, QuotaExceeded
 from bai.folders.archive import zip_stream
 from bai.folders.models import VFolder
 from bai.folders.quota import QuotaService, Reservation
@@ -67,7 +67,13 @@ class WriteHandle:
 
     async def write(self, offset: int, data: bytes | memoryview) -> int:
         await self.reservation.ensure(offset + len(data))
-        return await self.upload.write(offset, [data])
+        return await self._put(offset, [data])
+
+    async def _put(self, offset: int, parts: list[bytes] | list[bytes | memoryview]) -> int:
+        try:
+            return await self.upload.write(offset, parts)
+        except QuotaExceeded:  # the kernel's EDQUOT: say whose quota, as the node would
+            raise await self.io.quota.refused_by_storage(self.folder) from None
 
     async def write_stream(
         self, offset: int, chunks: AsyncIterator[bytes], limit: int | None = None
@@ -84,16 +90,19 @@ class WriteHandle:
             buffered += len(chunk)
             if buffered >= _WRITE_BUFFER or len(buf) >= 512:
                 await self.reservation.ensure(pos + buffered)
-                pos += await self.upload.write(pos, buf)
+                pos += await self._put(pos, buf)
                 buf, buffered = [], 0
         if buf:
             await self.reservation.ensure(pos + buffered)
-            pos += await self.upload.write(pos, buf)
+            pos += await self._put(pos, buf)
         return pos
 
     async def copy_from(self, src: ReadHandle) -> int:
         await self.reservation.ensure(src.entry.size)
-        return await self.upload.copy_from(src)
+        try:
+            return await self.upload.copy_from(src)
+        except QuotaExceeded:
+            raise await self.io.quota.refused_by_storage(self.folder) from None
 
     async def size(self) -> int:
         return await self.upload.size()

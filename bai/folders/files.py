@@ -62,9 +62,11 @@ class FileService:
 
     async def move(self, p: Principal, name: str, src: str, dst: str) -> None:
         folder = await self.folders.get(p, name, access.MOVE)
-        await self.folders.volume(folder.host).move(
+        delta = await self.folders.volume(folder.host).move(
             ref_of(folder), clean_relpath(src), clean_relpath(dst)
         )
+        async with self.engine.begin() as conn:
+            await add_usage(conn, folder.id, delta)
 
     async def rename(self, p: Principal, name: str, target: str, new_name: str) -> None:
         folder = await self.folders.get(p, name, access.MOVE)

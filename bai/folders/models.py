@@ -71,34 +71,3 @@ class VFolder:
     def view(self) -> FolderView:
         """What the permission decision needs to know of this folder."""
         return FolderView(self.name, self.host, self.status, self.relation, self.caller_permission)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Backend.AI's field names, plus the camelCase ones the official CLI reads."""
-        return {
-            "id": str(self.id),
-            "name": self.name,
-            "host": self.host,
-            "quota_scope_id": self.quota_scope_id,
-            "usage_mode": self.usage_mode,
-            "permission": self.caller_permission or self.permission,
-            "folder_permission": self.permission,
-            "ownership_type": self.ownership_type,
-            "type": self.ownership_type,
-            "user": str(self.user_id) if self.user_id else None,
-            "group": str(self.project_id) if self.project_id else None,
-            "group_name": self.project_name,
-            "owner": self.owner_email if self.ownership_type == "user" else self.project_name,
-            "creator": self.creator,
-            "is_owner": self.is_owner,
-            "cloneable": self.cloneable,
-            "status": self.status,
-            "status_history": self.status_history,
-            "created_at": _iso(self.created_at),
-            "last_used": _iso(self.last_used),
-            "num_files": self.num_files,
-            "numFiles": self.num_files,
-            "cur_size": self.cur_size,
-            "max_size": 0,
-            "max_files": 0,
-            "automount": self.is_automount,
-        }

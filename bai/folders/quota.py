@@ -190,6 +190,21 @@ class QuotaService:
             "the quota"
         )
 
+    async def refused_by_storage(self, folder: VFolder) -> QuotaExceeded:
+        """The one quota message for a write the storage itself refused (EDQUOT from a
+        kernel-enforced scope), naming the scope as people know it."""
+        async with self.engine.connect() as conn:
+            limit = await conn.scalar(
+                sa.select(q.c.limit_bytes).where(
+                    q.c.host == folder.host, q.c.scope_id == folder.quota_scope_id
+                )
+            )
+            label = await self.label(conn, folder.quota_scope_id)
+        return QuotaExceeded(
+            f"quota exceeded: {label} on host {folder.host!r} is full (limit "
+            f"{format_size(int(limit or 0))}); free space or ask an admin to raise the quota"
+        )
+
     async def admit(self, folder: VFolder, incoming: int) -> None:
         """Refuse up front a write whose declared size cannot fit (nothing is claimed)."""
         limit = await self.ensure(folder.host, folder.quota_scope_id)

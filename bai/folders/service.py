@@ -189,7 +189,7 @@ class FolderService:
                 await self._check_folder_count(conn, p)
                 scope = f"user:{p.user_id}"
                 ownership = "user"
-                permission = "wd" if permission == "rw" else permission
+                permission = "wd"  # a user folder's owner always holds wd
             await self._check_name_free(conn, p, name, project_id)
         await self.quota.ensure(host, scope)
         folder_id = uuid.uuid4()
@@ -429,7 +429,8 @@ class FolderService:
                 await conn.execute(v.delete().where(v.c.id == target_id))
             raise
         async with self.engine.begin() as conn:
-            await set_status(conn, src.id, CLONING)
+            if src.status == READY:  # a mounted source stays mounted while it is read
+                await set_status(conn, src.id, CLONING)
             task_id = await self.tasks.submit(conn, "clone", src.id, target_id)
         self.tasks.wake()
         return await self.get(p, str(target_id)), task_id
@@ -447,7 +448,13 @@ class FolderService:
         await clone_tree(self.io, vol, src, dst, ctx.progress)
         async with self.engine.begin() as conn:
             await set_status(conn, dst.id, READY)
-            await set_status(conn, src.id, READY)
+            await self._end_cloning(conn, src.id)
+
+    @staticmethod
+    async def _end_cloning(conn: AsyncConnection, folder_id: uuid.UUID) -> None:
+        status = await conn.scalar(sa.select(v.c.status).where(v.c.id == folder_id))
+        if status == CLONING:
+            await set_status(conn, folder_id, READY)
 
     async def _empty(self, folder: VFolder) -> None:
         vol = self.volume(folder.host)
@@ -470,6 +477,6 @@ class FolderService:
                 except BaiError as e:
                     log.warning("could not empty the failed clone %s: %s", dst.id, e.msg)
         async with self.engine.begin() as conn:
-            await set_status(conn, ctx.folder_id, READY)
+            await self._end_cloning(conn, ctx.folder_id)
             if ctx.target_id is not None:
                 await set_status(conn, ctx.target_id, ERROR)

@@ -215,8 +215,9 @@ class Volume(ABC):
     ) -> None: ...
 
     @abstractmethod
-    async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> None:
-        """Move like `mv` (into `dst` when it is a directory); atomic where ATOMIC_RENAME."""
+    async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> UsageDelta:
+        """Move like `mv` (into `dst` when it is a directory, replacing a file there);
+        atomic where ATOMIC_RENAME. The delta counts a replaced file."""
 
     @abstractmethod
     async def rename(self, ref: FolderRef, src: PurePosixPath, new_name: str) -> None: ...

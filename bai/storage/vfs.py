@@ -291,11 +291,11 @@ class VfsVolume(Volume):
         if not exist_ok:
             raise Conflict(f"directory {part} already exists")
 
-    async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> None:
+    async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> UsageDelta:
         if is_top(src):
             raise InvalidRequest("cannot move the folder's top directory")
 
-        def work() -> None:
+        def work() -> UsageDelta:
             s = self._resolve(ref, src)
             d = self._resolve(ref, dst)
             if not os.path.lexists(s):
@@ -312,11 +312,20 @@ class VfsVolume(Volume):
                 raise NotFound(f"target directory of {dst} does not exist")
             try:
                 with self._parent_fd(ref, src) as sfd, self._parent_fd(ref, target) as dfd:
+                    replaced = None
+                    with contextlib.suppress(FileNotFoundError):
+                        replaced = os.stat(target.name, dir_fd=dfd, follow_symlinks=False)
+                    moved = os.stat(src.name, dir_fd=sfd, follow_symlinks=False)
                     os.replace(src.name, target.name, src_dir_fd=sfd, dst_dir_fd=dfd)
             except OSError as e:
                 raise from_os_error(e, dst) from None
+            if replaced is None or replaced.st_ino == moved.st_ino:
+                return UsageDelta()
+            # Moving onto a file replaces it, like mv: its bytes leave the folder's usage.
+            size = replaced.st_size if st.S_ISREG(replaced.st_mode) else 0
+            return UsageDelta(-1, -size)
 
-        await asyncio.to_thread(work)
+        return await asyncio.to_thread(work)
 
     async def rename(self, ref: FolderRef, src: PurePosixPath, new_name: str) -> None:
         if is_top(src):

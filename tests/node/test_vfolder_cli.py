@@ -43,9 +43,10 @@ def test_folder_and_file_workflow(live_node: NodeProcess, tmp_path: Path) -> Non
     ok("vfolder", "rename-file", "work", "a/b/README", "README.md", env=env)
     assert "README.md" in ok("vfolder", "ls", "work", "a/b", env=env)
 
-    # Destructive commands ask; "no" (or no terminal answer) changes nothing and exits 1.
-    res = run_bai("vfolder", "rm", "work", "a", env=env, input="n\n")
-    assert res.returncode == 1 and "Cancelled" in res.stderr
+    # Destructive commands ask a terminal; without one only -y confirms (a piped "y" does
+    # not): nothing changes and the command exits 1 (tests/cli/test_confirm.py has more).
+    res = run_bai("vfolder", "rm", "work", "a", env=env, input="y\n")
+    assert res.returncode == 1 and "Cancelled" in res.stderr and "pass -y" in res.stderr
     res = run_bai("vfolder", "rm", "-y", "work", "a", env=env)
     assert res.returncode == 65 and "not empty" in res.stderr
     ok("vfolder", "rm", "-y", "-r", "work", "a", env=env)

@@ -15,7 +15,7 @@ import pytest
 
 from bai.errors import BaiError, Conflict, InvalidRequest, NotFound, QuotaExceeded
 from tests.conftest import InProcessNode
-from tests.server.test_transfers import TUS, patch, ticket
+from tests.server.test_transfers import patch, ticket
 
 MIB = 1 << 20
 
@@ -119,7 +119,7 @@ async def test_a_planted_symlink_loop_and_fifo_give_clear_errors(node: InProcess
         assert zf.namelist() == ["ok.txt"]
         stamp = zf.getinfo("ok.txt").date_time
     mtime = time.localtime(os.stat(root / "ok.txt").st_mtime)[:6]
-    assert stamp == tuple(mtime[:5]) + (mtime[5] // 2 * 2,)  # zip keeps 2-second steps
+    assert stamp == (*mtime[:5], mtime[5] // 2 * 2)  # zip keeps 2-second steps
 
 
 async def test_hosts_of_other_nodes_are_refused(node: InProcessNode) -> None:

@@ -187,6 +187,10 @@ async def test_move_and_rename(volume: Volume, ref: FolderRef) -> None:
         await volume.move(ref, P("d"), P("d/inner"))
     with pytest.raises(NotFound):
         await volume.move(ref, P("nope"), P("d"))
+    await put(volume, ref, "old.bin", b"12345")
+    delta = await volume.move(ref, P("c.txt"), P("old.bin"))  # replaces it, like mv
+    assert (delta.files, delta.bytes) == (-1, -5)
+    assert await read_all(volume, ref, "old.bin") == b"C"
 
 
 async def test_delete_rules(volume: Volume, ref: FolderRef) -> None:

@@ -2,61 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from litestar import Controller, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from bai.server.deps import Caller, Services
+from bai import api
+from bai.server.http import wire
+from bai.server.http.deps import Caller, Services
 from bai.sizes import parse_size
-
-
-@dataclass
-class NewUser:
-    email: str
-    username: str | None = None
-    full_name: str = ""
-    role: str = "user"
-    resource_policy: str = "default"
-    keypair_policy: str = "default"
-    keypair: bool = True
-
-
-@dataclass
-class UserChanges:
-    full_name: str | None = None
-    username: str | None = None
-    role: str | None = None
-    status: str | None = None
-    resource_policy: str | None = None
-
-
-@dataclass
-class NewProject:
-    name: FromPath[str]
-    description: str = ""
-    resource_policy: str = "default"
-
-
-@dataclass
-class Members:
-    emails: list[str]
-
-
-@dataclass
-class NewKeypair:
-    email: str
-    resource_policy: str = "default"
-
-
-@dataclass
-class PolicyChanges:
-    max_vfolder_count: int | None = None
-    # A number of bytes, or a string such as "10g".
-    max_quota_scope_size: int | str | None = None
-    allowed_vfolder_hosts: dict[str, list[str]] | None = None
-    max_concurrent_sftp_sessions: int | None = None
 
 
 class AdminController(Controller):
@@ -65,14 +17,16 @@ class AdminController(Controller):
 
     # ---- users
     @get("/users", operation_id="listUsers")
-    async def list_users(self, principal: Caller, services: Services) -> dict[str, Any]:
+    async def list_users(self, principal: Caller, services: Services) -> api.UserList:
         users = await services.accounts.list_users(principal)
-        return {"users": [u.to_dict() for u in users]}
+        return api.UserList(users=[wire.user_info(u) for u in users])
 
     @post("/users", operation_id="createUser")
     async def create_user(
-        self, principal: Caller, services: Services, data: JSONBody[NewUser]
-    ) -> dict[str, Any]:
+        self, principal: Caller, services: Services, data: JSONBody[api.UserCreate]
+    ) -> api.UserCreated:
+        """Create a user and, unless `keypair` is false, a first keypair (its secret is in
+        this answer only)."""
         user, kp = await services.accounts.create_user(
             principal,
             email=data.email,
@@ -83,8 +37,9 @@ class AdminController(Controller):
             keypair_policy=data.keypair_policy,
             with_keypair=data.keypair,
         )
-        keypair = {"access_key": kp.access_key, "secret_key": kp.secret_key} if kp else None
-        return {"user": user.to_dict(), "keypair": keypair}
+        return api.UserCreated(
+            user=wire.user_info(user), keypair=wire.keypair_secret(kp) if kp else None
+        )
 
     @patch("/users/{ident:str}", operation_id="updateUser")
     async def update_user(
@@ -92,8 +47,9 @@ class AdminController(Controller):
         principal: Caller,
         services: Services,
         ident: FromPath[str],
-        data: JSONBody[UserChanges],
-    ) -> dict[str, Any]:
+        data: JSONBody[api.UserUpdate],
+    ) -> api.UserResult:
+        """Change the given fields of a user (by e-mail or id)."""
         user = await services.accounts.update_user(
             principal,
             ident,
@@ -103,73 +59,84 @@ class AdminController(Controller):
             status=data.status,
             resource_policy=data.resource_policy,
         )
-        return {"user": user.to_dict()}
+        return api.UserResult(user=wire.user_info(user))
 
     @post("/users/{ident:str}/deactivate", operation_id="deactivateUser")
     async def deactivate_user(
         self, principal: Caller, services: Services, ident: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> api.UserResult:
         user = await services.accounts.update_user(principal, ident, status="inactive")
-        return {"user": user.to_dict()}
+        return api.UserResult(user=wire.user_info(user))
 
     # ---- projects
     @get("/projects", operation_id="listProjects")
-    async def list_projects(self, principal: Caller, services: Services) -> dict[str, Any]:
+    async def list_projects(self, principal: Caller, services: Services) -> api.ProjectList:
+        """All projects for admins; one's own projects for everyone else."""
         projects = await services.accounts.list_projects(principal)
-        return {"projects": [p.to_dict() for p in projects]}
+        return api.ProjectList(projects=[wire.project_info(p) for p in projects])
 
     @post("/projects", operation_id="createProject")
     async def create_project(
-        self, principal: Caller, services: Services, data: JSONBody[NewProject]
-    ) -> dict[str, Any]:
+        self, principal: Caller, services: Services, data: JSONBody[api.ProjectCreate]
+    ) -> api.ProjectResult:
         project = await services.accounts.create_project(
             principal, data.name, data.description, data.resource_policy
         )
-        return {"project": project.to_dict()}
+        return api.ProjectResult(project=wire.project_info(project))
 
     @post("/projects/{name:str}/add-members", operation_id="addProjectMembers")
     async def add_members(
-        self, principal: Caller, services: Services, name: FromPath[str], data: JSONBody[Members]
-    ) -> dict[str, Any]:
+        self,
+        principal: Caller,
+        services: Services,
+        name: FromPath[str],
+        data: JSONBody[api.ProjectMembers],
+    ) -> api.ProjectResult:
         project = await services.accounts.add_member(principal, name, data.emails)
-        return {"project": project.to_dict()}
+        return api.ProjectResult(project=wire.project_info(project))
 
     @post("/projects/{name:str}/remove-members", operation_id="removeProjectMembers")
     async def remove_members(
-        self, principal: Caller, services: Services, name: FromPath[str], data: JSONBody[Members]
-    ) -> dict[str, Any]:
+        self,
+        principal: Caller,
+        services: Services,
+        name: FromPath[str],
+        data: JSONBody[api.ProjectMembers],
+    ) -> api.ProjectResult:
         project = await services.accounts.remove_member(principal, name, data.emails)
-        return {"project": project.to_dict()}
+        return api.ProjectResult(project=wire.project_info(project))
 
     # ---- keypairs
     @get("/keypairs", operation_id="listKeypairs")
     async def list_keypairs(
         self, principal: Caller, services: Services, email: FromQuery[str | None] = None
-    ) -> dict[str, Any]:
+    ) -> api.KeypairList:
+        """Keypairs (never their secrets): everyone's for admins, one's own otherwise."""
         kps = await services.accounts.list_keypairs(principal, email)
-        return {"keypairs": [k.to_dict() for k in kps]}
+        return api.KeypairList(keypairs=[wire.keypair_info(k) for k in kps])
 
     @post("/keypairs", operation_id="createKeypair")
     async def create_keypair(
-        self, principal: Caller, services: Services, data: JSONBody[NewKeypair]
-    ) -> dict[str, Any]:
+        self, principal: Caller, services: Services, data: JSONBody[api.KeypairCreate]
+    ) -> api.IssuedKeypair:
+        """Issue a keypair; its secret key is in this answer only."""
         kp = await services.accounts.create_keypair(principal, data.email, data.resource_policy)
-        return {"access_key": kp.access_key, "secret_key": kp.secret_key, "user": kp.user_email}
+        return wire.issued_keypair(kp)
 
     @post("/keypairs/{access_key:str}/revoke", operation_id="revokeKeypair")
     async def revoke_keypair(
         self, principal: Caller, services: Services, access_key: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> api.KeypairResult:
         kp = await services.accounts.revoke_keypair(principal, access_key)
-        return {"keypair": kp.to_dict()}
+        return api.KeypairResult(keypair=wire.keypair_info(kp))
 
     # ---- resource policies
     @get("/resource-policies", operation_id="listResourcePolicies")
     async def list_policies(
         self, principal: Caller, services: Services, kind: FromQuery[str | None] = None
-    ) -> dict[str, Any]:
+    ) -> api.PolicyList:
         policies = await services.accounts.list_policies(principal, kind)
-        return {"policies": [p.to_dict() for p in policies]}
+        return api.PolicyList(policies=[wire.resource_policy(p) for p in policies])
 
     @put("/resource-policies/{kind:str}/{name:str}", operation_id="setResourcePolicy")
     async def set_policy(
@@ -178,8 +145,9 @@ class AdminController(Controller):
         services: Services,
         kind: FromPath[str],
         name: FromPath[str],
-        data: JSONBody[PolicyChanges],
-    ) -> dict[str, Any]:
+        data: JSONBody[api.PolicyUpdate],
+    ) -> api.PolicyResult:
+        """Create a policy, or change the given settings of one (the others stay)."""
         size = data.max_quota_scope_size
         policy = await services.accounts.set_policy(
             principal,
@@ -190,4 +158,4 @@ class AdminController(Controller):
             allowed_vfolder_hosts=data.allowed_vfolder_hosts,
             max_concurrent_sftp_sessions=data.max_concurrent_sftp_sessions,
         )
-        return {"policy": policy.to_dict()}
+        return api.PolicyResult(policy=wire.resource_policy(policy))

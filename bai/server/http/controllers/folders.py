@@ -2,49 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from bai import api
 from bai.errors import InvalidRequest
 from bai.folders.service import FolderFilter
-from bai.server.body import field, json_body
-from bai.server.deps import Caller, Services
+from bai.server.http import wire
+from bai.server.http.deps import Caller, Services
 
 
-@dataclass
-class NewFolder:
-    name: str
-    host: str | None = None
-    group: str | None = None
-    usage_mode: str = "general"
-    permission: str = "rw"
-    cloneable: bool = False
-    # Sent by the official client; accepted for compatibility.
-    quota: str | int | None = None
-    unmanaged_path: str | None = None
-
-
-@dataclass
-class Rename:
-    new_name: str
-
-
-@dataclass
-class Options:
-    permission: str | None = None
-    cloneable: bool | None = None
-
-
-@dataclass
-class CloneRequest:
-    target_name: str
-    target_host: str | None = None
-    usage_mode: str | None = None
-    permission: str = "rw"
+def _ident(ref: api.FolderRef) -> str:
+    ident = ref.ident
+    if not ident:
+        raise InvalidRequest(
+            "give the folder as `vfolder_id` (or `name`)", data={"vfolder_id": "required"}
+        )
+    return ident
 
 
 class FoldersController(Controller):
@@ -53,8 +28,8 @@ class FoldersController(Controller):
 
     @post("/", operation_id="createFolder", status_code=HTTP_201_CREATED)
     async def create(
-        self, principal: Caller, services: Services, data: JSONBody[NewFolder]
-    ) -> dict[str, Any]:
+        self, principal: Caller, services: Services, data: JSONBody[api.FolderCreate]
+    ) -> api.FolderInfo:
         """Create a user folder, or (admins) a project folder with `group`."""
         if data.unmanaged_path:
             raise InvalidRequest("unmanaged folders (an existing host path) are not supported")
@@ -67,7 +42,7 @@ class FoldersController(Controller):
             permission=data.permission,
             cloneable=data.cloneable,
         )
-        return folder.to_dict()
+        return wire.folder_info(folder)
 
     @get("/", operation_id="listFolders")
     async def list_folders(
@@ -81,7 +56,7 @@ class FoldersController(Controller):
         permission: FromQuery[str | None] = None,
         usage_mode: FromQuery[str | None] = None,
         include_deleted: FromQuery[bool] = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[api.FolderInfo]:
         """Folders you can see: your own and your projects'; filters narrow the list."""
         flt = FolderFilter(
             name=name,
@@ -92,20 +67,21 @@ class FoldersController(Controller):
             usage_mode=usage_mode,
             include_deleted=include_deleted,
         )
-        return [f.to_dict() for f in await services.folders.list(principal, flt)]
+        return [wire.folder_info(f) for f in await services.folders.list(principal, flt)]
 
     @delete("/", operation_id="trashFolderById", status_code=HTTP_204_NO_CONTENT)
     async def trash_by_id(
-        self, principal: Caller, services: Services, request: Request[Any, Any, Any]
+        self, principal: Caller, services: Services, data: JSONBody[api.FolderRef]
     ) -> None:
-        body = await json_body(request)
-        await services.folders.trash(principal, str(field(body, "id", str)))
+        """Move a folder to the trash, naming it by `id` in the body (the official client)."""
+        await services.folders.trash(principal, _ident(data))
 
     @get("/{name:str}", operation_id="getFolder")
     async def info(
         self, principal: Caller, services: Services, name: FromPath[str]
-    ) -> dict[str, Any]:
-        return (await services.folders.get(principal, name)).to_dict()
+    ) -> api.FolderInfo:
+        """A folder by name or id."""
+        return wire.folder_info(await services.folders.get(principal, name))
 
     @delete("/{name:str}", operation_id="trashFolder", status_code=HTTP_204_NO_CONTENT)
     async def trash(self, principal: Caller, services: Services, name: FromPath[str]) -> None:
@@ -114,18 +90,27 @@ class FoldersController(Controller):
 
     @post("/{name:str}/rename", operation_id="renameFolder", status_code=200)
     async def rename(
-        self, principal: Caller, services: Services, name: FromPath[str], data: JSONBody[Rename]
-    ) -> dict[str, Any]:
-        return (await services.folders.rename(principal, name, data.new_name)).to_dict()
+        self,
+        principal: Caller,
+        services: Services,
+        name: FromPath[str],
+        data: JSONBody[api.FolderRename],
+    ) -> api.FolderInfo:
+        return wire.folder_info(await services.folders.rename(principal, name, data.new_name))
 
     @post("/{name:str}/update-options", operation_id="updateFolderOptions", status_code=200)
     async def update_options(
-        self, principal: Caller, services: Services, name: FromPath[str], data: JSONBody[Options]
-    ) -> dict[str, Any]:
+        self,
+        principal: Caller,
+        services: Services,
+        name: FromPath[str],
+        data: JSONBody[api.FolderOptions],
+    ) -> api.FolderInfo:
+        """Change the members' permission (project folders) or the cloneable flag."""
         folder = await services.folders.update_options(
             principal, name, permission=data.permission, cloneable=data.cloneable
         )
-        return folder.to_dict()
+        return wire.folder_info(folder)
 
     @post("/{name:str}/clone", operation_id="cloneFolder", status_code=201)
     async def clone(
@@ -133,8 +118,8 @@ class FoldersController(Controller):
         principal: Caller,
         services: Services,
         name: FromPath[str],
-        data: JSONBody[CloneRequest],
-    ) -> dict[str, Any]:
+        data: JSONBody[api.FolderClone],
+    ) -> api.ClonedFolder:
         """Copy a cloneable folder into a new user folder, in the background."""
         folder, task_id = await services.folders.clone(
             principal,
@@ -144,37 +129,28 @@ class FoldersController(Controller):
             usage_mode=data.usage_mode,
             permission=data.permission,
         )
-        return {**folder.to_dict(), "bgtask_id": str(task_id)}
+        return wire.cloned_folder(folder, task_id)
 
     # Trash bin (Backend.AI ≥ 23.09 routes, by folder id or name).
     @post("/restore-from-trash-bin", operation_id="restoreFolder", status_code=200)
     async def restore(
-        self, principal: Caller, services: Services, request: Request[Any, Any, Any]
-    ) -> dict[str, Any]:
-        ident = _vfolder_ident(await json_body(request))
-        return (await services.folders.restore(principal, ident)).to_dict()
+        self, principal: Caller, services: Services, data: JSONBody[api.FolderRef]
+    ) -> api.FolderInfo:
+        return wire.folder_info(await services.folders.restore(principal, _ident(data)))
 
     @post("/delete-from-trash-bin", operation_id="deleteFolderForever", status_code=202)
     async def delete_forever(
-        self, principal: Caller, services: Services, request: Request[Any, Any, Any]
-    ) -> dict[str, Any]:
-        ident = _vfolder_ident(await json_body(request))
-        task_id = await services.folders.delete_forever(principal, ident)
-        return {"bgtask_id": str(task_id)}
+        self, principal: Caller, services: Services, data: JSONBody[api.FolderRef]
+    ) -> api.TaskStarted:
+        """Delete a trashed folder forever; its data is removed by a background task."""
+        task_id = await services.folders.delete_forever(principal, _ident(data))
+        return api.TaskStarted(bgtask_id=task_id)
 
     @post("/purge", operation_id="purgeFolder", status_code=200)
     async def purge(
-        self, principal: Caller, services: Services, request: Request[Any, Any, Any]
-    ) -> dict[str, Any]:
-        ident = _vfolder_ident(await json_body(request))
+        self, principal: Caller, services: Services, data: JSONBody[api.FolderRef]
+    ) -> api.Purged:
+        """Remove a deleted folder's record (admins)."""
+        ident = _ident(data)
         await services.folders.purge(principal, ident)
-        return {"purged": ident}
-
-
-def _vfolder_ident(body: dict[str, Any]) -> str:
-    ident = body.get("vfolder_id") or body.get("id") or body.get("name")
-    if not isinstance(ident, str) or not ident:
-        raise InvalidRequest(
-            "give the folder as `vfolder_id` (or `name`)", data={"vfolder_id": "required"}
-        )
-    return ident
+        return api.Purged(purged=ident)

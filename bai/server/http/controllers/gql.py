@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Controller, post
 from litestar.params import JSONBody
 
+from bai import api
 from bai.access import require_admin
 from bai.errors import BaiError
 from bai.folders import gql
-from bai.server.deps import Caller, Services
-
-
-@dataclass
-class GqlRequest:
-    query: str
-    variables: dict[str, Any] = field(default_factory=dict)
+from bai.server.http.deps import Caller, Services
 
 
 def _page(items: list[Any], variables: dict[str, Any]) -> list[Any]:
@@ -33,8 +27,8 @@ class GqlController(Controller):
 
     @post("/gql", operation_id="graphql", status_code=200)
     async def query(
-        self, principal: Caller, services: Services, data: JSONBody[GqlRequest]
-    ) -> dict[str, Any]:
+        self, principal: Caller, services: Services, data: JSONBody[api.GqlRequest]
+    ) -> api.GqlResponse:
         """Answers `vfolder_list`, `vfolder_own_list`, `vfolder_invited_list`,
         `vfolder_project_list`, `storage_volume_list` and `storage_volume`. Errors come back
         with HTTP 200 in `errors`, as GraphQL servers do."""
@@ -43,17 +37,15 @@ class GqlController(Controller):
             root, fields = gql.parse(data.query)
             variables = data.variables or {}
             if root in gql.FOLDER_ROOTS:
-                return {
-                    "data": {
-                        root: await self._folders(principal, services, root, fields, variables)
-                    }
-                }
+                items = await self._folders(principal, services, root, fields, variables)
+                return api.GqlResponse(data={root: items})
             if root in gql.STORAGE_ROOTS:
                 require_admin(principal)
-                return {"data": {root: await self._storage(services, root, fields, variables)}}
+                volumes = await self._storage(services, root, fields, variables)
+                return api.GqlResponse(data={root: volumes})
             raise gql.GqlError(f'Cannot query field "{root}" on type "Query".')
         except BaiError as e:
-            return {"data": None, "errors": [{"message": e.msg, "path": [root]}]}
+            return api.GqlResponse(data=None, errors=[api.GqlError(message=e.msg, path=[root])])
 
     async def _folders(
         self,
@@ -87,7 +79,7 @@ class GqlController(Controller):
             values: dict[str, Any] = {
                 "id": name,
                 "backend": vol.backend,
-                "capabilities": sorted(vol.capabilities),
+                "capabilities": vol.backend_ai_capabilities(),
                 "path": str(vol.config.path or vol.config.endpoint or ""),
                 "fsprefix": "",
                 # The official client decodes these two again: JSON-encoded strings.

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 
+from bai import api
 from bai.access import require_admin
-from bai.server.deps import Caller, Services
+from bai.server.http import wire
+from bai.server.http.deps import Caller, Services
 from bai.sizes import parse_size
-
-
-@dataclass
-class Limit:
-    # Bytes, or a size such as "10g"; 0 means no limit.
-    limit: int | str
-
-
-@dataclass
-class ReconcileRequest:
-    folder: str | None = None
-    host: str | None = None
 
 
 class QuotaController(Controller):
@@ -32,9 +19,9 @@ class QuotaController(Controller):
     @get("/admin/quota-scopes/{host:str}/{ident:str}", operation_id="getQuotaScope")
     async def get_scope(
         self, principal: Caller, services: Services, host: FromPath[str], ident: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> api.QuotaScope:
         """Limit and usage of a quota scope (IDENT: e-mail, project name or UUID)."""
-        return (await services.quota.get(principal, host, ident)).to_dict()
+        return wire.quota_scope(await services.quota.get(principal, host, ident))
 
     @put("/admin/quota-scopes/{host:str}/{ident:str}", operation_id="setQuotaScope")
     async def set_scope(
@@ -43,10 +30,11 @@ class QuotaController(Controller):
         services: Services,
         host: FromPath[str],
         ident: FromPath[str],
-        data: JSONBody[Limit],
-    ) -> dict[str, Any]:
+        data: JSONBody[api.QuotaLimit],
+    ) -> api.QuotaScope:
+        """Set a scope's limit (0 = unlimited)."""
         state = await services.quota.set_limit(principal, host, ident, parse_size(data.limit))
-        return state.to_dict()
+        return wire.quota_scope(state)
 
     @delete(
         "/admin/quota-scopes/{host:str}/{ident:str}",
@@ -55,13 +43,14 @@ class QuotaController(Controller):
     )
     async def unset_scope(
         self, principal: Caller, services: Services, host: FromPath[str], ident: FromPath[str]
-    ) -> dict[str, Any]:
-        return (await services.quota.set_limit(principal, host, ident, 0)).to_dict()
+    ) -> api.QuotaScope:
+        """Remove a scope's limit."""
+        return wire.quota_scope(await services.quota.set_limit(principal, host, ident, 0))
 
     @post("/admin/reconcile", operation_id="reconcileUsage", status_code=200)
     async def reconcile(
-        self, principal: Caller, services: Services, data: JSONBody[ReconcileRequest]
-    ) -> dict[str, Any]:
+        self, principal: Caller, services: Services, data: JSONBody[api.ReconcileRequest]
+    ) -> api.ReconcileReport:
         """Walk folders and correct their recorded usage; reports what was corrected."""
         require_admin(principal)
         if data.folder:
@@ -69,13 +58,9 @@ class QuotaController(Controller):
             results = [await services.usage.reconcile(folder.id)]
         else:
             results = await services.usage.reconcile_all(data.host)
-        return {
-            "results": [r.to_dict() for r in results],
-            "corrected_files": sum(r.corrected_files for r in results),
-            "corrected_bytes": sum(r.corrected_bytes for r in results),
-        }
+        return wire.reconcile_report(results)
 
     @get("/folders/_/status", operation_id="storageStatus")
-    async def status(self, principal: Caller, services: Services) -> dict[str, Any]:
+    async def status(self, principal: Caller, services: Services) -> api.StorageStatus:
         """Folder counts and per-host capacity and quota usage (the Storage Status panel)."""
-        return await services.status.status(principal)
+        return wire.convert(await services.status.status(principal), api.StorageStatus)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get
 
-from bai import API_VERSION, __version__
-from bai.server.auth import SKIP_AUTH
+from bai import API_VERSION, __version__, api
+from bai.server.http.auth import SKIP_AUTH
 
 
 class RootController(Controller):
@@ -15,11 +13,11 @@ class RootController(Controller):
     tags = ("node",)  # type: ignore[assignment]
 
     @get("/", operation_id="getVersion", opt={SKIP_AUTH: True})
-    async def version(self) -> dict[str, str]:
+    async def version(self) -> api.VersionInfo:
         """The version document the official client negotiates before every command."""
-        return {"version": API_VERSION, "manager": __version__}
+        return api.VersionInfo(version=API_VERSION, manager=__version__)
 
     @get("/manager/announcement", operation_id="getAnnouncement")
-    async def announcement(self) -> dict[str, Any]:
+    async def announcement(self) -> api.Announcement:
         # List commands of the official client hang on a 2xx without `enabled`.
-        return {"enabled": False, "message": ""}
+        return api.Announcement(enabled=False, message="")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
+import msgspec
 from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
+from bai import api
 from bai.errors import InvalidRequest
+from bai.server.http import wire
 from bai.server.http.deps import Caller, Services
 
 POLL = 0.5
@@ -25,9 +26,10 @@ def _uuid(value: str) -> uuid.UUID:
         raise InvalidRequest(f"{value!r} is not a task id") from None
 
 
-def _event(name: str, data: dict[str, Any]) -> bytes:
+def _event(name: str, data: api.TaskEvent | None = None) -> bytes:
     # The official client needs JSON in every event's data and ends only on server_close.
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+    body = msgspec.json.encode(data).decode() if data is not None else "{}"
+    return f"event: {name}\ndata: {body}\n\n".encode()
 
 
 class TasksController(Controller):
@@ -37,9 +39,9 @@ class TasksController(Controller):
     @get("/tasks/{task_id:str}", operation_id="getTask")
     async def get_task(
         self, principal: Caller, services: Services, task_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> api.TaskInfo:
         """Status and progress of a background task (clone, deletion)."""
-        return await services.folders.task(principal, _uuid(task_id))
+        return wire.convert(await services.folders.task(principal, _uuid(task_id)), api.TaskInfo)
 
     @get("/events/background-task", operation_id="taskEvents")
     async def events(
@@ -51,12 +53,12 @@ class TasksController(Controller):
         async def stream() -> AsyncIterator[bytes]:
             while True:
                 task = await services.tasks.get(tid)
-                progress = {
-                    "task_id": task_id,
-                    "current_progress": task["current"],
-                    "total_progress": task["total"],
-                    "message": task["message"],
-                }
+                progress = api.TaskEvent(
+                    task_id=task_id,
+                    current_progress=task["current"],
+                    total_progress=task["total"],
+                    message=task["message"],
+                )
                 if task["status"] == "done":
                     yield _event("bgtask_updated", progress)
                     yield _event("bgtask_done", progress)
@@ -66,7 +68,7 @@ class TasksController(Controller):
                     break
                 yield _event("bgtask_updated", progress)
                 await asyncio.sleep(POLL)
-            yield _event("server_close", {})
+            yield _event("server_close")
 
         return Stream(
             stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}

@@ -28,6 +28,7 @@ from litestar.types import (
     Send,
 )
 
+from bai import api
 from bai.errors import Conflict, InvalidRequest
 from bai.folders.fileio import FileIO
 from bai.paths import clean_relpath
@@ -35,7 +36,7 @@ from bai.server.http.auth import SKIP_AUTH
 from bai.server.http.deps import Services, Tokens
 from bai.storage.base import Entry
 
-TUS_VERSION = "1.0.0"
+TUS_VERSION = api.TUS_VERSION
 MAX_UPLOAD = 1 << 50
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
