@@ -1,11 +1,13 @@
 """Provides every permission decision of bai, in one place, for every transport to call.
 
 Roles: `superadmin` > `admin` > `user`. A caller holds a permission on a folder (`ro` < `rw` <
-`wd`) by owning it, by being a member of its project, or (administrators) by managing project
-folders. Each operation on a folder is a `FolderAction` in the table below: the permission it
-needs, the folder statuses it runs in, the host grant of the keypair policy it needs, and
-whether only the folder's owner may do it. Who sees which folders, who may read a background
-task, and which operations are for administrators only are decided here too.
+`wd`) by owning it, by being a member of its project (an administrator may override a member's
+permission per user), by having accepted an invitation to it, or (administrators) by managing
+project folders. Each operation on a folder is a `FolderAction` in the table below: the
+permission it needs, the folder statuses it runs in, the host grant of the keypair policy
+it needs, and whether only the folder's owner may do it. Who sees which folders, who may
+read a background task, and which operations are for administrators only are decided here
+too.
 """
 
 from __future__ import annotations
@@ -89,8 +91,9 @@ def validate_host_permissions(hosts: dict[str, list[str]]) -> dict[str, list[str
 
 @dataclass(frozen=True)
 class Visibility:
-    """The folders a caller sees: their own user folders, the project folders of their
-    projects, and (administrators) every project folder."""
+    """The folders a caller sees: their own user folders, the user folders shared with them
+    (a row of theirs in the share table), the project folders of their projects, and
+    (administrators) every project folder."""
 
     user_id: uuid.UUID
     projects: frozenset[uuid.UUID]
@@ -102,31 +105,49 @@ def visibility(p: Principal, member_of: set[uuid.UUID]) -> Visibility:
 
 
 class Relation(StrEnum):
-    """How a caller stands to one folder (invitees arrive with sharing)."""
+    """How a caller stands to one folder."""
 
     OWNER = "owner"  # created the user folder
     MANAGER = "manager"  # an administrator, for a project folder
     MEMBER = "member"  # a member of the folder's project
+    INVITEE = "invitee"  # accepted an invitation to someone's user folder
     OUTSIDER = "outsider"  # sees nothing of the folder
 
 
 def relation(
-    p: Principal, *, ownership: str, owner_id: uuid.UUID | None, is_member: bool
+    p: Principal,
+    *,
+    ownership: str,
+    owner_id: uuid.UUID | None,
+    is_member: bool,
+    shared: bool = False,
 ) -> Relation:
+    """`shared`: the caller has a row in the share table for this folder (an accepted
+    invitation, or an administrator's per-user override on a project folder)."""
     if ownership == Ownership.USER:
-        return Relation.OWNER if owner_id == p.user_id else Relation.OUTSIDER
+        if owner_id == p.user_id:
+            return Relation.OWNER
+        return Relation.INVITEE if shared else Relation.OUTSIDER
     if p.is_admin:
         return Relation.MANAGER
+    # An override alone gives nothing: it only changes what a *member* holds, so removing
+    # someone from the project removes their access too.
     return Relation.MEMBER if is_member else Relation.OUTSIDER
 
 
-def folder_permission(rel: Relation, folder_perm: str) -> Permission | None:
-    """The permission a caller holds on a folder, or None when it is invisible to them."""
+def folder_permission(
+    rel: Relation, folder_perm: str, granted: str | None = None
+) -> Permission | None:
+    """The permission a caller holds on a folder, or None when it is invisible to them.
+    `granted` is the caller's row in the share table: an invitee's permission, or the
+    override that replaces a member's project permission (either way, up or down)."""
     match rel:
         case Relation.OWNER | Relation.MANAGER:
             return Permission.WD
         case Relation.MEMBER:
-            return Permission(folder_perm)
+            return Permission(granted or folder_perm)
+        case Relation.INVITEE:
+            return Permission(granted) if granted else None
     return None
 
 
@@ -181,6 +202,13 @@ DELETE_FOREVER = FolderAction(
 )
 CLONE = FolderAction("cloned", P.RO, UPDATABLE, H.CREATE_VFOLDER)
 PURGE = FolderAction("purged", P.WD, PURGED, admin_only=True)
+# Sharing: the owner invites (user folders); an administrator overrides members' permissions
+# (project folders). Taking access away needs no host grant and works in any status: a
+# policy or a trashed folder must never keep someone in.
+INVITE = FolderAction("shared", P.WD, UPDATABLE, H.INVITE_OTHERS, owner_only=True)
+SHARE = FolderAction("shared", P.WD, UPDATABLE, H.SET_USER_SPECIFIC_PERMISSION, owner_only=True)
+UNSHARE = FolderAction("unshared", P.WD, ANY_STATUS, owner_only=True)
+LEAVE = FolderAction("left", P.RO, ANY_STATUS)
 
 FOLDER_ACTIONS = {
     a.verb: a
@@ -199,6 +227,10 @@ FOLDER_ACTIONS = {
         DELETE_FOREVER,
         CLONE,
         PURGE,
+        INVITE,
+        SHARE,
+        UNSHARE,
+        LEAVE,
     )
 }
 
@@ -251,3 +283,50 @@ def check_task_access(p: Principal, sees_its_folder: bool) -> None:
     anyone else it does not exist."""
     if not (p.is_admin or sees_its_folder):
         raise NotFound("no such background task")
+
+
+# ---- sharing -----------------------------------------------------------------------------------
+
+
+def check_shareable(folder: FolderView, ownership: str, *, by_invitation: bool) -> None:
+    """Invitations are for user folders, per-user overrides for project folders; automount
+    (dot-named) folders are private to their owner and are never shared."""
+    if folder.name.startswith("."):
+        raise Forbidden(
+            f"folder {folder.name!r} is an automount (dot-named) folder: it cannot be shared"
+        )
+    if by_invitation and ownership != Ownership.USER:
+        raise InvalidRequest(
+            f"folder {folder.name!r} is a project folder: its members already share it; an "
+            "admin gives one member another permission with `bai vfolder share`"
+        )
+    if not by_invitation and ownership != Ownership.GROUP:
+        raise InvalidRequest(
+            f"folder {folder.name!r} is a user folder: invite people to it with "
+            "`bai vfolder invite` instead"
+        )
+
+
+def check_leave(folder: FolderView) -> None:
+    """Only someone a folder was shared with can leave it: an owner deletes it instead, and a
+    project folder is left by leaving the project."""
+    if folder.relation == Relation.OWNER:
+        raise InvalidRequest(
+            f"you own folder {folder.name!r}: you cannot leave it; move it to the trash "
+            "with `bai vfolder delete` instead"
+        )
+    if folder.relation != Relation.INVITEE:
+        raise InvalidRequest(
+            f"folder {folder.name!r} is not shared with you by invitation: only invited "
+            "users can leave a folder (project folders are left by leaving the project)"
+        )
+
+
+def check_manage_shares(p: Principal, folder: FolderView) -> None:
+    """Who may change or remove someone's share of a folder: its owner (an administrator
+    for a project folder) and administrators, who manage every shared folder."""
+    if not (p.is_admin or owns(folder.relation)):
+        raise Forbidden(
+            f"only the owner of folder {folder.name!r} or an administrator can change who "
+            "it is shared with"
+        )

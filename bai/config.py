@@ -52,6 +52,16 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class SftpConfig:
+    """The SFTP service (`[sftp]`); its port is `[server] sftp_port`."""
+
+    enabled: bool = True
+    idle_timeout: float = 1800.0  # a session ends after this many seconds without transfers
+    throttle_failures: int = 5  # failed logins from one address within the window ban it
+    throttle_window: float = 300.0
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     data_dir: Path
     source: Path | None = None
@@ -63,9 +73,13 @@ class NodeConfig:
     # Backend.AI names a volume of a given storage proxy `PROXY:VOLUME`; this node answers to
     # `NODE_NAME:VOLUME` and refuses another node's volumes.
     node_name: str = "local"
+    # Reverse proxies whose X-Forwarded-For is believed (for the sign-in throttle and logs);
+    # nobody else's, not even localhost's, so no client can pick its own address.
+    trusted_proxies: tuple[str, ...] = ()
     default_host: str = DEFAULT_VOLUME
     admin_email: str = "admin@bai.local"
     auth: AuthConfig = field(default_factory=AuthConfig)
+    sftp: SftpConfig = field(default_factory=SftpConfig)
     volumes: dict[str, VolumeConfig] = field(default_factory=dict)
 
     @property
@@ -149,6 +163,9 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
     if public_url and not public_url.startswith(("http://", "https://")):
         raise server.fail("public_url", f"must start with http:// or https://, got {public_url!r}")
     log_level = server.get("log_level", str, "info").lower()
+    trusted = server.get("trusted_proxies", list, [])
+    if not all(isinstance(x, str) and x for x in trusted):
+        raise server.fail("trusted_proxies", 'must be a list of IP addresses, such as ["10.0.0.2"]')
     node_name = server.get("node_name", str, "local")
     if not node_name or ":" in node_name or not node_name.isprintable():
         raise server.fail("node_name", f"must be a plain name without ':', got {node_name!r}")
@@ -169,6 +186,7 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
     if auth.throttle_window <= 0:
         raise auth_r.fail("throttle_window", "must be a positive number of seconds")
     auth_r.done()
+    sftp = _sftp(root.sub("sftp"))
 
     bootstrap = root.sub("bootstrap")
     admin_email = bootstrap.get("admin_email", str, "admin@bai.local")
@@ -221,11 +239,30 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
         public_url=public_url,
         log_level=log_level,
         node_name=node_name,
+        trusted_proxies=tuple(trusted),
         default_host=default_host,
         admin_email=admin_email,
         auth=auth,
+        sftp=sftp,
         volumes=volumes,
     )
+
+
+def _sftp(r: _Reader) -> SftpConfig:
+    cfg = SftpConfig(
+        enabled=r.get("enabled", bool, True),
+        idle_timeout=float(r.get("idle_timeout", (int, float), 1800.0)),
+        throttle_failures=r.get("throttle_failures", int, 5),
+        throttle_window=float(r.get("throttle_window", (int, float), 300.0)),
+    )
+    if cfg.idle_timeout <= 0:
+        raise r.fail("idle_timeout", "must be a positive number of seconds")
+    if cfg.throttle_failures < 1:
+        raise r.fail("throttle_failures", "must be at least 1")
+    if cfg.throttle_window <= 0:
+        raise r.fail("throttle_window", "must be a positive number of seconds")
+    r.done()
+    return cfg
 
 
 def load_config(data_dir: Path, config_path: Path | None) -> NodeConfig:

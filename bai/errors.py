@@ -35,6 +35,8 @@ import errno as _errno
 import os
 from typing import Any, ClassVar
 
+from bai.fsnames import TO_WIRE
+
 PROBLEM_BASE = "https://api.backend.ai/probs/"
 
 # SFTP status codes (draft-ietf-secsh-filexfer); numbers here so the domain needs no asyncssh.
@@ -66,6 +68,8 @@ class BaiError(Exception):
     title: ClassVar[str] = "Internal server error"
 
     def __init__(self, msg: str, *, data: dict[str, Any] | None = None) -> None:
+        # A path of a name that is not UTF-8 shows in the one spelling JSON can carry.
+        msg = msg.translate(TO_WIRE)
         super().__init__(msg)
         self.msg = msg
         self.data = data or {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bai.access import Principal
+from bai.access import Principal, require_admin
 from bai.errors import NotFound
 from bai.storage.base import Volume
 
@@ -65,7 +65,9 @@ class HostService:
             "volume_info": {h: await self.volume_info(h) for h in allowed},
         }
 
-    async def all_hosts(self) -> dict[str, Any]:
+    async def all_hosts(self, p: Principal) -> dict[str, Any]:
+        """Every configured host, for administrators."""
+        require_admin(p)
         names = sorted(self.volumes)
         return {
             "default": self.default_host,

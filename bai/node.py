@@ -20,13 +20,17 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bai.accounts import AccountService, Bootstrap
+from bai.accounts.ssh_keys import SshKeyService
 from bai.config import DEFAULT_NODE_TOML, NodeConfig
 from bai.db.engine import create_engine, migrate, sqlite_url
 from bai.errors import ConfigError
 from bai.folders.fileio import FileIO
 from bai.folders.files import FileService
+from bai.folders.filesystem import FolderFS
 from bai.folders.quota import QuotaService
 from bai.folders.service import FolderService
+from bai.folders.sftp_sessions import SftpSessionService
+from bai.folders.sharing import SharingService
 from bai.folders.status import StatusService
 from bai.folders.tasks import TaskRunner
 from bai.folders.usage import UsageService
@@ -58,7 +62,11 @@ class Node:
     files: FileService
     io: FileIO
     usage: UsageService
+    ssh_keys: SshKeyService
+    sftp: SftpSessionService
+    fs: FolderFS
     status: StatusService
+    sharing: SharingService
 
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
@@ -112,9 +120,15 @@ class Node:
         self.quota = QuotaService(self.engine, self.hosts, self.node_id)
         self.io = FileIO(self.engine, self.hosts, self.quota)
         self.folders = FolderService(self.engine, self.hosts, self.tasks, self.quota, self.io)
-        self.files = FileService(self.engine, self.folders, self.io)
+        self.files = FileService(self.engine, self.folders, self.io, self.accounts)
         self.usage = UsageService(self.engine, self.hosts)
         self.status = StatusService(self.engine, self.hosts, self.quota)
+        self.sharing = SharingService(self.engine, self.folders)
+        self.ssh_keys = SshKeyService(self.engine, self.secret)
+        self.sftp = SftpSessionService(
+            self.engine, self.folders, self.accounts, self.ssh_keys, config.sftp.idle_timeout
+        )
+        self.fs = FolderFS(self.files)
 
     async def _close_state(self) -> None:
         await self.engine.dispose()
@@ -123,8 +137,12 @@ class Node:
 
     async def _start_loops(self) -> None:
         await self.quota.forget_reservations()  # a restarted node holds no writes in flight
+        swept = await self.io.sweep_staging()  # ...and no staged data nobody owns
+        if swept:
+            log.info("removed %d orphaned staged upload(s)", swept)
         await self.tasks.start()
         await self.usage.start()
+        await self.sftp.start()
         self._housekeeping = asyncio.create_task(self._housekeep(), name="bai-housekeeping")
 
     async def _stop_loops(self) -> None:
@@ -132,6 +150,7 @@ class Node:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
+        await self.sftp.stop()
         await self.usage.stop()
         await self.tasks.stop()
 
@@ -141,6 +160,7 @@ class Node:
                 dropped = await self.io.drop_expired_uploads()
                 if dropped:
                     log.info("dropped %d expired upload(s)", dropped)
+                await self.io.sweep_staging()
             except Exception:  # housekeeping must never stop the node
                 log.exception("housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)

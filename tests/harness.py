@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 OFFICIAL_VENV = Path(os.environ.get("BAI_OFFICIAL_CLIENT_VENV", REPO / ".cache/official-client"))
 OFFICIAL_PINS = ["backend.ai-client==23.9.10", "yarl<1.10"]
 _LISTEN_RE = re.compile(r"listening on (http://\S+)")
+_SFTP_RE = re.compile(r"sftp:\s+(?:(\S+):(\d+)\s+\(host key (\S+)\)|off)")
 
 
 @dataclass
@@ -28,6 +29,8 @@ class NodeProcess:
     pass_data_dir: bool = True
     proc: subprocess.Popen[str] | None = None
     endpoint: str = ""
+    sftp_port: int = 0  # 0 when the node runs no SFTP service
+    sftp_fingerprint: str = ""
     output: list[str] = field(default_factory=list)
     _lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
 
@@ -40,6 +43,8 @@ class NodeProcess:
             "--data-dir",
             str(self.data_dir),
             "--port",
+            "0",
+            "--sftp-port",  # a free port, so nodes never contend for 2022 (args may override)
             "0",
             *self.args,
         ]
@@ -61,6 +66,10 @@ class NodeProcess:
                 raise RuntimeError("bai serve exited early:\n" + "".join(self.output))
             if m := _LISTEN_RE.search(line):
                 self.endpoint = m.group(1)
+            elif self.endpoint and (m := _SFTP_RE.search(line)):
+                # The SFTP line ends the node's announcement.
+                if m.group(2):
+                    self.sftp_port, self.sftp_fingerprint = int(m.group(2)), m.group(3)
                 return self
         self.stop()
         raise TimeoutError("bai serve did not start:\n" + "".join(self.output))

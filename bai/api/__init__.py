@@ -70,6 +70,19 @@ from bai.api.quota import (
     ReconcileRequest,
     StorageStatus,
 )
+from bai.api.sftp import (
+    SftpConnection,
+    SftpFolder,
+    SftpSessionCreate,
+    SftpSessionEnded,
+    SftpSessionInfo,
+    SftpSessionList,
+    SftpSessionStarted,
+    SshKeypairInfo,
+    SshKeypairIssued,
+    SshKeypairUpload,
+    SshPrivateKey,
+)
 from bai.api.tasks import TaskEvent, TaskInfo
 from bai.api.transfers import TUS_VERSION, DownloadRequest, TransferTicket, UploadRequest
 
@@ -125,6 +138,17 @@ __all__ = [
     "RenameFileRequest",
     "RenameFileResult",
     "ResourcePolicy",
+    "SftpConnection",
+    "SftpFolder",
+    "SftpSessionCreate",
+    "SftpSessionEnded",
+    "SftpSessionInfo",
+    "SftpSessionList",
+    "SftpSessionStarted",
+    "SshKeypairInfo",
+    "SshKeypairIssued",
+    "SshKeypairUpload",
+    "SshPrivateKey",
     "StorageStatus",
     "TaskEvent",
     "TaskInfo",

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from bai import __version__
-from bai.cli import files, policies, transfer  # noqa: F401 - register their commands
+from bai.cli import files, policies, sftp, sharing, transfer  # noqa: F401 - register commands
 from bai.cli.admin import admin
 from bai.cli.context import CliState
+from bai.cli.ssh_keypair import ssh_keypair
 from bai.cli.vfolder import vfolder
 
 
@@ -33,3 +34,4 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 
 cli.add_command(vfolder)
 cli.add_command(admin)
+cli.add_command(ssh_keypair)

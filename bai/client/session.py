@@ -4,7 +4,8 @@
         folders = await client.folders.list()
         await client.files.upload("work", Path("data.csv"), "data.csv")
 
-Resources (`folders`, `files`, `hosts`, `admin`, `quota`, `tasks`) return `bai.api` structs.
+Resources (`folders`, `files`, `hosts`, `admin`, `quota`, `tasks`, `ssh_keypair`, `sftp`)
+return `bai.api` structs.
 The untyped `get`/`post`/`request` stay for tests and tools that probe the wire itself.
 """
 
@@ -25,6 +26,8 @@ from bai.client.folders import FoldersApi
 from bai.client.hosts import HostsApi
 from bai.client.paths import folder_path
 from bai.client.quota import QuotaApi
+from bai.client.sftp import SftpApi, SshKeypairApi
+from bai.client.sharing import SharingApi
 from bai.client.tasks import TasksApi
 from bai.errors import BaiError, from_problem
 
@@ -57,6 +60,9 @@ class BaiClient:
         self.admin = AdminApi(self)
         self.quota = QuotaApi(self)
         self.tasks = TasksApi(self)
+        self.ssh_keypair = SshKeypairApi(self)
+        self.sftp = SftpApi(self)
+        self.sharing = SharingApi(self)
 
     async def __aenter__(self) -> BaiClient:
         return self

@@ -238,3 +238,98 @@ quota_reservations = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Index("ix_quota_reservations_scope", "host", "scope_id"),
 )
+
+ssh_keypairs = sa.Table(
+    "ssh_keypairs",
+    metadata,
+    # The SSH key of one access key, for the SFTP service (Backend.AI keeps it on the keypair).
+    sa.Column(
+        "access_key",
+        sa.String(32),
+        sa.ForeignKey("keypairs.access_key", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("public_key", sa.String(16384), nullable=False),
+    # SHA256 of the key's wire form: what a login presents, so it is unique and indexed.
+    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
+    sa.Column("origin", sa.String(16), nullable=False),  # generated or uploaded
+    # A generated private key waits here, encrypted, for its one download; then it is gone.
+    sa.Column("private_key_enc", sa.Text, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+sftp_sessions = sa.Table(
+    "sftp_sessions",
+    metadata,
+    # "Run SFTP server": a grant to one access key's SSH key to reach some folders over SFTP
+    # until it is stopped or idle for too long.
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column(
+        "access_key",
+        sa.String(32),
+        sa.ForeignKey("keypairs.access_key", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_activity", TS, nullable=False),
+    sa.Column("ended_at", TS, nullable=True),
+    sa.Column("end_reason", sa.String(16), nullable=True),  # stopped or idle
+)
+
+sftp_session_folders = sa.Table(
+    "sftp_session_folders",
+    metadata,
+    sa.Column(
+        "session_id",
+        sa.Uuid,
+        sa.ForeignKey("sftp_sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "folder_id", sa.Uuid, sa.ForeignKey("vfolders.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+# ---- sharing (migration 0006) ------------------------------------------------------------------
+
+vfolder_invitations = sa.Table(
+    "vfolder_invitations",
+    metadata,
+    # An owner's offer of a user folder to another user; accepting it adds a share row.
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column(
+        "folder_id", sa.Uuid, sa.ForeignKey("vfolders.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("inviter_id", sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "invitee_id",
+        sa.Uuid,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("permission", sa.String(4), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending accepted rejected canceled
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("modified_at", TS, nullable=False),
+)
+
+vfolder_permissions = sa.Table(
+    "vfolder_permissions",
+    metadata,
+    # The share table: one row per (folder, user) — an invitee's permission on a user folder,
+    # or an administrator's override of a member's permission on a project folder.
+    sa.Column(
+        "folder_id", sa.Uuid, sa.ForeignKey("vfolders.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "user_id",
+        sa.Uuid,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    sa.Column("permission", sa.String(4), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)

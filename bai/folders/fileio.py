@@ -1,16 +1,17 @@
 """Provides `FileIO`: reading and writing files of folders, for every transport.
 
 Every byte the node writes into a folder — an HTTP (tus) upload, an SFTP write, a clone or
-copy — goes through a `WriteHandle`: it claims quota as bytes arrive, writes through the
-volume's upload handle (invisible until commit), and at commit settles the claim into the
-folder's usage in one transaction. Reads go through the volume's `ReadHandle`, which opens
-only regular files inside the folder. Callers decide permissions first (`bai.access`); the
-handles re-check the folder's status when they open, because time passes between a grant
-(a transfer token, an SFTP session) and its use.
+copy — goes through a `WriteHandle`: it claims quota as bytes arrive (a tus upload claims
+its declared size when it is requested), writes through the volume's upload handle
+(invisible until commit), and at commit settles the claim into the folder's usage in one
+transaction. Reads go through the volume's `ReadHandle`, which opens only regular files
+inside the folder. Callers decide permissions first (`bai.access`; `FileService` does it for
+grants that are used later, such as transfer tokens).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -21,17 +22,24 @@ from pathlib import PurePosixPath
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bai.access import DOWNLOAD, UPLOAD, FolderAction
 from bai.db import tables as t
-from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound, QuotaExceeded
+from bai.errors import (
+    BaiError,
+    Conflict,
+    InvalidRequest,
+    NotADirectory,
+    NotFound,
+    QuotaExceeded,
+)
 from bai.folders.archive import zip_stream
 from bai.folders.models import VFolder
 from bai.folders.quota import QuotaService, Reservation
 from bai.folders.repository import folder_by_id, now, ref_of
 from bai.hosts import HostService
-from bai.paths import clean_relpath, is_top
+from bai.paths import is_top
 from bai.storage.base import Entry, ReadHandle, UploadHandle, UsageDelta
 
+log = logging.getLogger("bai.files")
 UPLOAD_TTL = 12 * 3600  # the official client cannot renew a token mid-upload
 _WRITE_BUFFER = 4 << 20
 
@@ -53,17 +61,19 @@ class WriteHandle:
         self,
         io: FileIO,
         folder: VFolder,
-        rel: PurePosixPath,
         upload: UploadHandle,
         reservation: Reservation,
         upload_id: str | None = None,
+        shared: bool = False,
     ) -> None:
         self.io = io
         self.folder = folder
-        self.rel = rel
+        self.rel = upload.rel
         self.upload = upload
         self.reservation = reservation
-        self.upload_id = upload_id
+        self.upload_id = upload_id  # set for resumable uploads (a row in `uploads`)
+        self.shared = shared  # the claim belongs to a larger operation (a clone)
+        self.key = upload_id or reservation.key
 
     async def write(self, offset: int, data: bytes | memoryview) -> int:
         await self.reservation.ensure(offset + len(data))
@@ -108,23 +118,35 @@ class WriteHandle:
         return await self.upload.size()
 
     async def commit(self) -> UsageDelta:
-        await self.reservation.ensure(await self.upload.size())
-        delta = await self.upload.commit(self.rel)
+        """Make the file appear and count it. If it cannot appear (its place became a
+        directory, the folder went away), the upload is dropped: nothing stays staged or
+        claimed, and a client asking for the offset learns the upload is gone."""
+        try:
+            await self.reservation.ensure(await self.upload.size())
+            delta = await self.upload.commit()
+        except BaiError:
+            await self.abort()
+            raise
         async with self.io.engine.begin() as conn:
-            await self.io.quota.settle(conn, self.reservation, delta)
+            await self.io.quota.settle(conn, self.reservation, delta, self.shared)
             if self.upload_id is not None:
                 await conn.execute(t.uploads.delete().where(t.uploads.c.id == self.upload_id))
+        self.io.open_keys.discard(self.key)
         return delta
 
     async def abort(self) -> None:
         await self.upload.abort()
-        await self.reservation.release()
+        if not self.shared:
+            await self.reservation.release()
+        self.io.open_keys.discard(self.key)
         if self.upload_id is not None:
             async with self.io.engine.begin() as conn:
                 await conn.execute(t.uploads.delete().where(t.uploads.c.id == self.upload_id))
 
     async def close(self) -> None:
+        """Stop writing for now; the upload stays (resumable) when it has an id."""
         await self.upload.close()
+        self.io.open_keys.discard(self.key)
 
 
 class FileIO:
@@ -132,6 +154,9 @@ class FileIO:
         self.engine = engine
         self.hosts = hosts
         self.quota = quota
+        # Staged data being written right now (keys of open write handles): a sweep of
+        # staging must not take it for an orphan.
+        self.open_keys: set[str] = set()
 
     async def open_read(self, folder: VFolder, rel: PurePosixPath) -> ReadHandle:
         return await self.hosts.volume(folder.host).open_read(ref_of(folder), rel)
@@ -139,116 +164,170 @@ class FileIO:
     async def stat(self, folder: VFolder, rel: PurePosixPath) -> Entry:
         return await self.hosts.volume(folder.host).stat(ref_of(folder), rel, follow=True)
 
-    async def open_write(
-        self, folder: VFolder, rel: PurePosixPath, upload_id: str | None = None
-    ) -> WriteHandle:
-        """A new write (or, with the id of a pending upload, its continuation)."""
+    async def check_target(self, folder: VFolder, rel: PurePosixPath) -> None:
+        """Refuse a write that could never land: a directory at the path, or a file where a
+        parent directory must be. Missing parents are fine (they are made at commit)."""
         if is_top(rel):
             raise InvalidRequest("a write needs a file path inside the folder")
+        vol, ref = self.hosts.volume(folder.host), ref_of(folder)
+        await vol.confine(ref, rel)
+        for i in range(1, len(rel.parts) + 1):
+            part = PurePosixPath(*rel.parts[:i])
+            try:
+                entry = await vol.stat(ref, part, follow=True)
+            except NotFound:
+                return
+            last = i == len(rel.parts)
+            if last and entry.is_dir:
+                raise Conflict(f"{rel} is a directory; a file cannot be written over it")
+            if not last and not entry.is_dir:
+                raise NotADirectory(f"{part} is not a directory, so {rel} cannot be written")
+
+    async def open_write(
+        self,
+        folder: VFolder,
+        rel: PurePosixPath,
+        upload_id: str | None = None,
+        declared: int | None = None,
+        claim: Reservation | None = None,
+    ) -> WriteHandle:
+        """A new write (or, with the id of a pending upload, its continuation). `claim`
+        shares the quota claim of a larger operation (a clone) instead of its own."""
+        await self.check_target(folder, rel)
         vol = self.hosts.volume(folder.host)
-        await vol.confine(ref_of(folder), rel)
         key = upload_id or secrets.token_hex(16)
-        upload = await vol.open_upload(ref_of(folder), key)
-        reservation = await self.quota.reservation(folder, key)
-        handle = WriteHandle(self, folder, rel, upload, reservation, upload_id)
-        # A continued upload holds its staged bytes already: claim them again.
-        await reservation.ensure(await upload.size())
-        return handle
+        upload = await vol.open_upload(ref_of(folder), key, rel)
+        self.open_keys.add(key)
+        try:
+            reservation = claim or await self.quota.reservation(folder, key, cap=declared)
+            if claim is None:
+                # A continued upload holds its staged bytes already: they stay claimed.
+                await reservation.ensure(await upload.size())
+        except BaseException:
+            self.open_keys.discard(key)
+            await upload.close()
+            raise
+        return WriteHandle(self, folder, upload, reservation, upload_id, shared=claim is not None)
 
     def archive(self, folder: VFolder, rel: PurePosixPath) -> AsyncIterator[bytes]:
         return zip_stream(self.hosts.volume(folder.host), ref_of(folder), rel)
-
-    # ---- grants used later (transfer tokens, sessions): re-check the folder at use --------
-
-    async def folder_for(self, folder_id: uuid.UUID, action: FolderAction) -> VFolder:
-        async with self.engine.connect() as conn:
-            folder = await folder_by_id(conn, folder_id)
-        if folder is None:
-            raise NotFound("the folder of this transfer no longer exists")
-        if folder.status not in action.statuses:
-            raise Forbidden(f"folder {folder.name!r} is {folder.status}; the transfer is refused")
-        return folder
-
-    async def open_granted_read(self, folder_id: uuid.UUID, path: str) -> tuple[VFolder, Entry]:
-        """The folder and entry a download grant points at, checked again now."""
-        folder = await self.folder_for(folder_id, DOWNLOAD)
-        return folder, await self.stat(folder, clean_relpath(path))
 
     # ---- resumable uploads (kept in the database: they survive a restart) ----------------
 
     async def begin_upload(
         self, folder: VFolder, rel: PurePosixPath, size: int, user_id: uuid.UUID
     ) -> PendingUpload:
-        if is_top(rel):
-            raise InvalidRequest("an upload needs a file path inside the folder")
-        await self.hosts.volume(folder.host).confine(ref_of(folder), rel)
-        await self.quota.admit(folder, size)  # refuse now, not after the data is sent
+        await self.check_target(folder, rel)  # refuse now, not after the data is sent
+        await self.quota.admit(folder, size)
         upload_id = secrets.token_hex(16)
         if size == 0:
             # The official client sends no data for an empty file: create it now.
             handle = await self.open_write(folder, rel)
             await handle.commit()
             return PendingUpload(upload_id, folder, rel, 0)
+        # The declared size is claimed now: uploads in flight count against the quota
+        # together, and the claim lives until commit, abort, expiry or the folder's deletion.
+        claim = await self.quota.reservation(folder, upload_id, cap=size)
+        await claim.ensure(size)
         ts = now()
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                t.uploads.insert().values(
-                    id=upload_id,
-                    folder_id=folder.id,
-                    path=str(rel),
-                    size=size,
-                    user_id=user_id,
-                    created_at=ts,
-                    expires_at=ts + timedelta(seconds=UPLOAD_TTL),
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    t.uploads.insert().values(
+                        id=upload_id,
+                        folder_id=folder.id,
+                        path=str(rel),
+                        size=size,
+                        user_id=user_id,
+                        created_at=ts,
+                        expires_at=ts + timedelta(seconds=UPLOAD_TTL),
+                    )
                 )
-            )
+        except BaseException:
+            await claim.release()
+            raise
         return PendingUpload(upload_id, folder, rel, size)
 
-    async def resume_upload(self, upload_id: str) -> tuple[PendingUpload, WriteHandle]:
+    async def pending(self, upload_id: str) -> tuple[uuid.UUID, PurePosixPath, int]:
+        """(folder id, path, declared size) of a pending upload."""
+        if not (upload_id.isascii() and upload_id.isalnum()):
+            raise NotFound("this upload has finished or expired; request a new one")
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(sa.select(t.uploads).where(t.uploads.c.id == upload_id))
             ).first()
         if row is None:
             raise NotFound("this upload has finished or expired; request a new one")
-        folder = await self.folder_for(row.folder_id, UPLOAD)
-        pending = PendingUpload(upload_id, folder, clean_relpath(row.path), row.size)
-        return pending, await self.open_write(folder, pending.rel, upload_id)
+        return row.folder_id, PurePosixPath(row.path), int(row.size)
 
-    async def upload_offset(self, upload_id: str) -> tuple[int, int]:
-        """(bytes received, declared size) of a pending upload."""
-        pending, handle = await self.resume_upload(upload_id)
-        try:
-            return await handle.size(), pending.size
-        finally:
-            await handle.close()
+    async def staged(self, folder: VFolder, upload_id: str) -> int:
+        """Bytes a pending upload holds (reads only; opens and claims nothing)."""
+        return await self.hosts.volume(folder.host).staged_size(ref_of(folder), upload_id)
+
+    async def discard_upload(self, upload_id: str, folder: VFolder | None) -> None:
+        """Drop a pending upload outright: staged data, claim and row. No path checks and no
+        claims on the way, so it works whatever became of the folder."""
+        if folder is not None:
+            vol = self.hosts.volume(folder.host)
+            handle = await vol.open_upload(ref_of(folder), upload_id, PurePosixPath("x"))
+            await handle.abort()
+        await self.quota.drop_claim(upload_id)
+        async with self.engine.begin() as conn:
+            await conn.execute(t.uploads.delete().where(t.uploads.c.id == upload_id))
+
+    async def discard_uploads_of(self, folder: VFolder) -> None:
+        async with self.engine.connect() as conn:
+            ids = (
+                await conn.scalars(
+                    sa.select(t.uploads.c.id).where(t.uploads.c.folder_id == folder.id)
+                )
+            ).all()
+        for upload_id in ids:
+            await self.discard_upload(upload_id, folder)
 
     async def drop_expired_uploads(self) -> int:
         """Forget uploads whose time is up and free their staged bytes and claims."""
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(t.uploads.c.id, t.uploads.c.folder_id, t.uploads.c.path).where(
+                    sa.select(t.uploads.c.id, t.uploads.c.folder_id).where(
                         t.uploads.c.expires_at < now()
                     )
                 )
             ).all()
+        dropped = 0
         for row in rows:
-            async with self.engine.connect() as conn:
-                folder = await folder_by_id(conn, row.folder_id)
-            if folder is not None:
-                handle = await self.open_write(folder, clean_relpath(row.path), row.id)
-                await handle.abort()
-            async with self.engine.begin() as conn:
-                await conn.execute(t.uploads.delete().where(t.uploads.c.id == row.id))
-        return len(rows)
+            try:
+                async with self.engine.connect() as conn:
+                    folder = await folder_by_id(conn, row.folder_id)
+                await self.discard_upload(row.id, folder)
+                dropped += 1
+            except BaiError as e:  # one bad upload must not stop the sweep of the others
+                log.warning("could not drop expired upload %s: %s", row.id, e.msg)
+        return dropped
+
+    async def sweep_staging(self) -> int:
+        """Remove staged data that no pending upload and no open write owns (left by a
+        crash, or by a write cut off mid-way)."""
+        async with self.engine.connect() as conn:
+            keep = set((await conn.scalars(sa.select(t.uploads.c.id))).all())
+        keep |= self.open_keys
+        removed = 0
+        for vol in self.hosts.volumes.values():
+            removed += await vol.sweep_staging(keep)
+        return removed
 
     async def copy_file(
-        self, src: VFolder, src_rel: PurePosixPath, dst: VFolder, dst_rel: PurePosixPath
+        self,
+        src: VFolder,
+        src_rel: PurePosixPath,
+        dst: VFolder,
+        dst_rel: PurePosixPath,
+        claim: Reservation | None = None,
     ) -> int:
         """Copy one regular file between folders (or within one), quota claimed first."""
         async with await self.open_read(src, src_rel) as reader:
-            writer = await self.open_write(dst, dst_rel)
+            writer = await self.open_write(dst, dst_rel, claim=claim)
             try:
                 n = await writer.copy_from(reader)
                 if n != reader.entry.size:

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bai import access
 from bai.access import Principal
-from bai.errors import InvalidRequest, NotADirectory
-from bai.folders.fileio import FileIO, PendingUpload
+from bai.accounts import AccountService
+from bai.errors import AuthFailed, InvalidRequest, NotADirectory
+from bai.folders.fileio import FileIO, PendingUpload, WriteHandle
 from bai.folders.models import VFolder
 from bai.folders.repository import add_usage, ref_of
 from bai.folders.service import FolderService
@@ -35,10 +36,13 @@ class DownloadGrant:
 
 
 class FileService:
-    def __init__(self, engine: AsyncEngine, folders: FolderService, io: FileIO) -> None:
+    def __init__(
+        self, engine: AsyncEngine, folders: FolderService, io: FileIO, accounts: AccountService
+    ) -> None:
         self.engine = engine
         self.folders = folders
         self.io = io
+        self.accounts = accounts
 
     async def list_dir(
         self, p: Principal, name: str, path: str
@@ -108,3 +112,37 @@ class FileService:
             handle = await self.io.open_read(folder, rel)
             await handle.close()
         return DownloadGrant(folder.id, folder.host, str(rel), entry.is_dir)
+
+    # ---- using grants later: checked again against the grantee's permission now -----------
+
+    async def _grantee(self, access_key: str) -> Principal:
+        if not access_key:
+            raise AuthFailed("this transfer grant names no keypair; request a new one")
+        return (await self.accounts.auth_record(access_key)).principal
+
+    async def granted_folder(
+        self, access_key: str, folder_id: uuid.UUID, action: access.FolderAction
+    ) -> VFolder:
+        """The folder of a grant, if its grantee may still do `action` on it."""
+        p = await self._grantee(access_key)
+        return await self.folders.get(p, str(folder_id), action)
+
+    async def granted_read(
+        self, access_key: str, folder_id: uuid.UUID, path: str
+    ) -> tuple[VFolder, Entry]:
+        folder = await self.granted_folder(access_key, folder_id, access.DOWNLOAD)
+        return folder, await self.io.stat(folder, clean_relpath(path))
+
+    async def resume_upload(
+        self, access_key: str, upload_id: str
+    ) -> tuple[PendingUpload, WriteHandle]:
+        folder_id, rel, size = await self.io.pending(upload_id)
+        folder = await self.granted_folder(access_key, folder_id, access.UPLOAD)
+        handle = await self.io.open_write(folder, rel, upload_id, declared=size)
+        return PendingUpload(upload_id, folder, rel, size), handle
+
+    async def upload_offset(self, access_key: str, upload_id: str) -> tuple[int, int]:
+        """(bytes received, declared size) of a pending upload; opens and claims nothing."""
+        folder_id, _, size = await self.io.pending(upload_id)
+        folder = await self.granted_folder(access_key, folder_id, access.UPLOAD)
+        return await self.io.staged(folder, upload_id), size

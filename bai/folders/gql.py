@@ -9,6 +9,7 @@ mini-languages. Anything else is a GraphQL error, never a guess.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -68,6 +69,31 @@ def folder_field(f: VFolder, name: str) -> Any:
     return values[name]
 
 
+FIELD_NAMES = frozenset(
+    [
+        "id",
+        "host",
+        "name",
+        "user",
+        "group",
+        "creator",
+        "status",
+        "unmanaged_path",
+        "usage_mode",
+        "permission",
+        "ownership_type",
+        "max_files",
+        "max_size",
+        "created_at",
+        "last_used",
+        "num_files",
+        "cur_size",
+        "cloneable",
+        "quota_scope_id",
+    ]
+)
+
+
 def parse(query: str) -> tuple[str, list[str]]:
     """The root field and the requested fields (of `items`, or of the object itself)."""
     m = _ROOT_RE.search(query)
@@ -88,11 +114,21 @@ _TOKEN_RE = re.compile(
 )
 
 
+# Bounds on what anyone may send: a filter is a handful of comparisons, not a program.
+MAX_FILTER_CHARS = 4096
+MAX_TOKENS = 512
+MAX_DEPTH = 16
+
+
 def _tokens(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     pos = 0
     text = text.strip()
+    if len(text) > MAX_FILTER_CHARS:
+        raise GqlError(f"the filter is longer than {MAX_FILTER_CHARS} characters")
     while pos < len(text):
+        if len(out) >= MAX_TOKENS:
+            raise GqlError(f"the filter has more than {MAX_TOKENS} parts")
         m = _TOKEN_RE.match(text, pos)
         if not m or m.end() == pos:
             raise GqlError(f"cannot read the filter at {text[pos : pos + 20]!r}")
@@ -119,6 +155,7 @@ class _FilterParser:
     def __init__(self, text: str) -> None:
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -153,13 +190,19 @@ class _FilterParser:
     def factor(self) -> Pred:
         if self.peek() == ("op", "("):
             self.take()
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise GqlError(f"the filter nests brackets deeper than {MAX_DEPTH}")
             inner = self.expr()
             if self.take() != ("op", ")"):
                 raise GqlError("missing ')' in the filter")
+            self.depth -= 1
             return inner
         kind, field = self.take()
         if kind != "word":
             raise GqlError(f"expected a column name in the filter, got {field!r}")
+        if field not in FIELD_NAMES:
+            raise GqlError(f'Cannot filter on field "{field}" of type "VirtualFolder".')
         op = self.take()[1].lower()
         value = self.value(field)
         return _compare(field, op, value)
@@ -167,7 +210,10 @@ class _FilterParser:
     def value(self, field: str) -> Any:
         kind, text = self.take()
         if kind == "str":
-            raw = bytes(text[1:-1], "utf-8").decode("unicode_escape")
+            try:
+                raw = json.loads(text)  # the filter's strings are JSON's
+            except ValueError:
+                raise GqlError(f"cannot read the string {text[:40]!r} in the filter") from None
             return _ENUMS.get(field, {}).get(raw, raw)
         if kind == "num":
             return float(text) if "." in text else int(text)
@@ -176,6 +222,8 @@ class _FilterParser:
         if (kind, text) == ("op", "["):
             items = []
             while self.peek() != ("op", "]"):
+                if self.peek() is None:
+                    raise GqlError("missing ']' in the filter")
                 items.append(self.value(field))
                 if self.peek() == ("op", ","):
                     self.take()
@@ -184,9 +232,27 @@ class _FilterParser:
         raise GqlError(f"cannot read the value {text!r} in the filter")
 
 
-def _like(pattern: str, value: str, flags: int = 0) -> bool:
-    regex = "^" + ".*".join(re.escape(part) for part in pattern.split("%")) + "$"
-    return re.match(regex, value, flags) is not None
+def _like(pattern: str, value: str, fold: bool = False) -> bool:
+    """SQL LIKE with `%` (any run of characters), in linear time: the literal pieces between
+    the `%`s are found left to right, each at its first place after the previous one — no
+    backtracking, so no pattern can make a match slow."""
+    if fold:
+        pattern, value = pattern.casefold(), value.casefold()
+    parts = pattern.split("%")
+    if len(parts) == 1:
+        return value == pattern
+    first, *middle, last = parts
+    if len(first) + len(last) > len(value):
+        return False
+    if not (value.startswith(first) and value.endswith(last)):
+        return False
+    pos, end = len(first), len(value) - len(last)
+    for piece in middle:
+        found = value.find(piece, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(piece)
+    return True
 
 
 def _compare(field: str, op: str, want: Any) -> Pred:
@@ -205,12 +271,23 @@ def _compare(field: str, op: str, want: Any) -> Pred:
         "in": lambda v: v in want,
         "contains": lambda v: str(want) in str(v),
         "like": lambda v: _like(str(want), str(v)),
-        "ilike": lambda v: _like(str(want), str(v), re.I),
+        "ilike": lambda v: _like(str(want), str(v), fold=True),
     }
     if op not in ops:
         raise GqlError(f"unknown filter operator {op!r}")
+    if op == "in" and not isinstance(want, list):
+        raise GqlError(f'`{field} in` needs a list such as ["a", "b"]')
     test = ops[op]
-    return lambda f: bool(test(get(f)))
+
+    def pred(f: VFolder) -> bool:
+        try:
+            return bool(test(get(f)))
+        except TypeError:
+            raise GqlError(
+                f"cannot compare {field} with {want!r} using {op!r}: the types differ"
+            ) from None
+
+    return pred
 
 
 def apply(folders: list[VFolder], flt: str | None, order: str | None) -> list[VFolder]:
@@ -219,6 +296,8 @@ def apply(folders: list[VFolder], flt: str | None, order: str | None) -> list[VF
         folders = [f for f in folders if pred(f)]
     if order:
         key = order.lstrip("+-")
+        if key not in FIELD_NAMES:
+            raise GqlError(f'Cannot order by field "{key}" of type "VirtualFolder".')
         folders = sorted(
             folders,
             key=lambda f: (folder_field(f, key) is None, folder_field(f, key) or ""),

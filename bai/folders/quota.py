@@ -63,12 +63,20 @@ class Reservation:
     writers — on this node or another — together never cross the limit. Scopes without a
     limit, and backends whose kernel enforces the limit, need no claims at all."""
 
-    def __init__(self, quota: QuotaService, folder: VFolder, key: str, limit: int | None) -> None:
+    def __init__(
+        self,
+        quota: QuotaService,
+        folder: VFolder,
+        key: str,
+        limit: int | None,
+        cap: int | None = None,
+    ) -> None:
         self.quota = quota
         self.folder = folder
         self.key = key
         self.limit = limit  # None: nothing to claim
-        self.reserved = 0
+        self.cap = cap  # a declared size: never claim beyond it
+        self.reserved = 0  # what the claim row holds (loaded when the write is resumed)
 
     async def ensure(self, total: int) -> None:
         if self.limit is None or total <= self.reserved:
@@ -76,9 +84,8 @@ class Reservation:
         self.reserved = await self.quota.claim(self, total)
 
     async def release(self) -> None:
-        if self.limit is not None and self.reserved:
-            async with self.quota.engine.begin() as conn:
-                await conn.execute(r.delete().where(r.c.id == self.key))
+        if self.limit is not None:
+            await self.quota.drop_claim(self.key)
             self.reserved = 0
 
 
@@ -210,23 +217,41 @@ class QuotaService:
         limit = await self.ensure(folder.host, folder.quota_scope_id)
         if not limit:
             return
+        host, scope = folder.host, folder.quota_scope_id
+        vol = self.hosts.volume(host)
+        # The backend is asked before a database connection is taken (it may be slow).
+        known = await vol.scope_usage(scope_hex(scope))
         async with self.engine.connect() as conn:
-            host, scope = folder.host, folder.quota_scope_id
-            used = await self.usage(conn, host, scope) + await self._claimed(conn, host, scope)
-            if used + incoming > limit:
-                used = await self.usage(conn, host, scope, fresh=True) + await self._claimed(
-                    conn, host, scope
-                )
-            if used + incoming > limit:
+            used = await self.usage(conn, host, scope, known=known)
+            used += await self._claimed(conn, host, scope)
+        if used + incoming > limit and known is not None:
+            # Frees settle late on some backends (btrfs): look again, freshly, before saying no.
+            fresh = await vol.scope_usage(scope_hex(scope), fresh=True)
+            async with self.engine.connect() as conn:
+                used = await self.usage(conn, host, scope, known=fresh)
+                used += await self._claimed(conn, host, scope)
+        if used + incoming > limit:
+            async with self.engine.connect() as conn:
                 raise await self._refuse(conn, folder, limit, limit - used, incoming)
 
-    async def reservation(self, folder: VFolder, key: str) -> Reservation:
-        """A claim on `folder`'s scope for one write; a no-op where nothing is to claim."""
+    async def reservation(self, folder: VFolder, key: str, cap: int | None = None) -> Reservation:
+        """The claim on `folder`'s scope of the write `key` (resumed where it exists); a
+        no-op where nothing is to claim."""
         vol = self.hosts.volume(folder.host)
         if vol.has(Capability.KERNEL_QUOTA):
             return Reservation(self, folder, key, None)  # the kernel says EDQUOT itself
         limit = await self.ensure(folder.host, folder.quota_scope_id)
-        return Reservation(self, folder, key, limit or None)
+        res = Reservation(self, folder, key, limit or None, cap)
+        if res.limit is not None:
+            async with self.engine.connect() as conn:
+                res.reserved = int(
+                    await conn.scalar(sa.select(r.c.bytes).where(r.c.id == key)) or 0
+                )
+        return res
+
+    async def drop_claim(self, key: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(r.delete().where(r.c.id == key))
 
     async def claim(self, res: Reservation, total: int) -> int:
         """Raise `res`'s claim to at least `total` bytes (ahead by a step where the scope has
@@ -258,6 +283,10 @@ class QuotaService:
             if total > room:
                 raise await self._refuse(conn, folder, limit, room, total - res.reserved)
             grant = min(max(total, res.reserved + RESERVE_STEP), room)
+            if res.cap is not None:
+                grant = min(grant, max(res.cap, total))
+            held = int(await conn.scalar(sa.select(r.c.bytes).where(r.c.id == res.key)) or 0)
+            grant = max(grant, held)  # a claim never shrinks while its write is in flight
             updated = await conn.execute(r.update().where(r.c.id == res.key).values(bytes=grant))
             if updated.rowcount == 0:
                 await conn.execute(
@@ -272,17 +301,37 @@ class QuotaService:
                 )
         return grant
 
-    async def settle(self, conn: AsyncConnection, res: Reservation, delta: UsageDelta) -> None:
-        """Turn a claim into usage, in the caller's transaction (the write has committed)."""
+    async def settle(
+        self, conn: AsyncConnection, res: Reservation, delta: UsageDelta, shared: bool = False
+    ) -> None:
+        """Turn a claim into usage, in the caller's transaction (the write has committed).
+
+        A claim `shared` by many writes (a clone's, for the whole tree) shrinks by what this
+        write added and lives on for the others; a write's own claim is gone."""
         await add_usage(conn, res.folder.id, delta)
-        if res.limit is not None:
-            await conn.execute(r.delete().where(r.c.id == res.key))
+        if res.limit is None:
+            return
+        if shared:
+            used = max(delta.bytes, 0)
+            await conn.execute(
+                r.update()
+                .where(r.c.id == res.key)
+                .values(bytes=sa.case((r.c.bytes > used, r.c.bytes - used), else_=0))
+            )
+            res.reserved = max(res.reserved - used, 0)
+            return
+        await conn.execute(r.delete().where(r.c.id == res.key))
         res.reserved = 0
 
     async def forget_reservations(self) -> None:
-        """Drop this node's claims at start: the writes that held them died with the node."""
+        """Drop this node's claims at start: the writes that held them died with the node,
+        except the declared sizes of resumable uploads, which live on."""
         async with self.engine.begin() as conn:
-            await conn.execute(r.delete().where(r.c.node_id == self.node_id))
+            await conn.execute(
+                r.delete().where(
+                    r.c.node_id == self.node_id, r.c.id.not_in(sa.select(t.uploads.c.id))
+                )
+            )
 
     async def scope_state(self, host: str, scope_id: str) -> ScopeUsage:
         limit = await self.ensure(host, scope_id)

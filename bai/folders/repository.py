@@ -37,14 +37,27 @@ async def member_projects(conn: AsyncConnection, user_id: uuid.UUID) -> set[uuid
     return set(rows.all())
 
 
-def _select() -> sa.Select[Any]:
-    return (
-        sa.select(v, t.users.c.email.label("owner_email"), t.projects.c.name.label("project_name"))
-        .select_from(
-            v.outerjoin(t.users, t.users.c.id == v.c.user_id).outerjoin(
-                t.projects, t.projects.c.id == v.c.project_id
-            )
+def _select(caller: uuid.UUID | None = None) -> sa.Select[Any]:
+    """Folder rows with their owner's e-mail and project name and, for `caller`, their row in
+    the share table (`granted`: an invitee's permission or a member's override)."""
+    share = t.vfolder_permissions
+    joined = v.outerjoin(t.users, t.users.c.id == v.c.user_id).outerjoin(
+        t.projects, t.projects.c.id == v.c.project_id
+    )
+    granted: sa.ColumnElement[Any] = sa.null()
+    if caller is not None:
+        joined = joined.outerjoin(
+            share, sa.and_(share.c.folder_id == v.c.id, share.c.user_id == caller)
         )
+        granted = share.c.permission
+    return (
+        sa.select(
+            v,
+            t.users.c.email.label("owner_email"),
+            t.projects.c.name.label("project_name"),
+            granted.label("granted"),
+        )
+        .select_from(joined)
         .order_by(v.c.created_at, v.c.name)
     )
 
@@ -53,7 +66,11 @@ def _to_folder(r: Any, p: Principal | None, projects: set[uuid.UUID]) -> VFolder
     rel = Relation.OUTSIDER
     if p is not None:
         rel = relation(
-            p, ownership=r.ownership_type, owner_id=r.user_id, is_member=r.project_id in projects
+            p,
+            ownership=r.ownership_type,
+            owner_id=r.user_id,
+            is_member=r.project_id in projects,
+            shared=r.granted is not None,
         )
     return VFolder(
         id=r.id,
@@ -75,7 +92,7 @@ def _to_folder(r: Any, p: Principal | None, projects: set[uuid.UUID]) -> VFolder
         cur_size=r.cur_size,
         location=r.location,
         relation=rel,
-        caller_permission=folder_permission(rel, r.permission),
+        caller_permission=folder_permission(rel, r.permission, r.granted),
         is_owner=owns(rel),
         owner_email=r.owner_email,
         project_name=r.project_name,
@@ -88,8 +105,12 @@ async def visible_folders(
     """Folders `p` can see, as `bai.access.visibility` decides."""
     projects = await member_projects(conn, p.user_id)
     vis = visibility(p, projects)
+    shared_ids = sa.select(t.vfolder_permissions.c.folder_id).where(
+        t.vfolder_permissions.c.user_id == vis.user_id
+    )
     cond: sa.ColumnElement[bool] = sa.and_(
-        v.c.ownership_type == Ownership.USER, v.c.user_id == vis.user_id
+        v.c.ownership_type == Ownership.USER,
+        sa.or_(v.c.user_id == vis.user_id, v.c.id.in_(shared_ids)),
     )
     if vis.every_project_folder:
         cond = sa.or_(cond, v.c.ownership_type == Ownership.GROUP)
@@ -97,7 +118,7 @@ async def visible_folders(
         cond = sa.or_(
             cond, sa.and_(v.c.ownership_type == Ownership.GROUP, v.c.project_id.in_(vis.projects))
         )
-    q = _select().where(cond)
+    q = _select(p.user_id).where(cond)
     if where is not None:
         q = q.where(where)
     rows = (await conn.execute(q)).all()

@@ -14,7 +14,7 @@ from bai import access
 from bai.access import FolderAction, Principal, check_folder_action, check_host_permission
 from bai.db import tables as t
 from bai.enums import HostPermission
-from bai.errors import BaiError, Conflict, Forbidden, InvalidRequest, NotFound
+from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from bai.folders.clone import clone_tree
 from bai.folders.fileio import FileIO
 from bai.folders.models import (
@@ -71,6 +71,11 @@ class FolderFilter:
         return all(want == have for want, have in pairs if want)
 
 
+def clone_claim(target_id: uuid.UUID) -> str:
+    """The key of the quota claim a clone holds for its whole source."""
+    return f"clone-{target_id.hex}"
+
+
 def scope_hex_of(scope_id: str) -> str:
     return scope_id.split(":", 1)[1].replace("-", "")
 
@@ -110,6 +115,9 @@ class FolderService:
                 matches = [f for f in folders if f.name == ident][-1:]
         if not matches:
             raise NotFound(f"no folder {ident!r}; `bai vfolder list` shows your folders")
+        # A name can be both yours and a folder shared with you (its owner renamed it after
+        # you accepted): your own wins, so a name never means two folders (Backend.AI #2753).
+        matches.sort(key=lambda f: f.relation == access.Relation.INVITEE)
         folder = matches[0]
         if action is not None:
             check_folder_action(p, action, folder.view())
@@ -331,7 +339,6 @@ class FolderService:
         folder = await self.get(p, ident, access.DELETE_FOREVER)
         async with self.engine.begin() as conn:
             await set_status(conn, folder.id, DELETE_ONGOING)
-            await conn.execute(t.uploads.delete().where(t.uploads.c.folder_id == folder.id))
             task_id = await self.tasks.submit(conn, "delete", folder.id)
         self.tasks.wake()
         return task_id
@@ -362,6 +369,8 @@ class FolderService:
             folder = await folder_by_id(conn, ctx.folder_id)
         if folder is None:
             return
+        # Its pending uploads go first: their staged bytes and quota claims leave with it.
+        await self.io.discard_uploads_of(folder)
         await self.volume(folder.host).remove_folder(ref_of(folder))
         async with self.engine.begin() as conn:
             await set_status(conn, folder.id, DELETE_COMPLETE, num_files=0, cur_size=0)
@@ -422,9 +431,14 @@ class FolderService:
             target = await folder_by_id(conn, target_id)
         assert target is not None
         try:
+            # The whole source is claimed now, so uploads meanwhile cannot take its room;
+            # the copy spends the claim file by file, and it ends with the clone.
             await self.quota.admit(target, src.cur_size)
+            claim = await self.quota.reservation(target, clone_claim(target_id), src.cur_size)
+            await claim.ensure(src.cur_size)
             await vol.create_folder(ref_of(target))
         except BaseException:
+            await self.quota.drop_claim(clone_claim(target_id))
             async with self.engine.begin() as conn:
                 await conn.execute(v.delete().where(v.c.id == target_id))
             raise
@@ -443,9 +457,10 @@ class FolderService:
         if src is None or dst is None:
             raise NotFound("the source or target folder of this clone is gone")
         vol = self.volume(dst.host)
-        if ctx.current:  # a resumed clone starts over on an empty target
-            await self._empty(dst)
-        await clone_tree(self.io, vol, src, dst, ctx.progress)
+        await self._empty(dst)  # a clone resumed after a restart starts over
+        claim = await self.quota.reservation(dst, clone_claim(dst.id), src.cur_size)
+        await clone_tree(self.io, vol, src, dst, ctx.progress, claim)
+        await claim.release()
         async with self.engine.begin() as conn:
             await set_status(conn, dst.id, READY)
             await self._end_cloning(conn, src.id)
@@ -469,13 +484,14 @@ class FolderService:
         # The target keeps no partial copy: it is emptied and left in `error`, which its
         # owner can trash and delete.
         if ctx.target_id is not None:
+            await self.quota.drop_claim(clone_claim(ctx.target_id))
             async with self.engine.connect() as conn:
                 dst = await folder_by_id(conn, ctx.target_id)
             if dst is not None:
                 try:
                     await self._empty(dst)
-                except BaiError as e:
-                    log.warning("could not empty the failed clone %s: %s", dst.id, e.msg)
+                except Exception as e:  # the statuses below must be set whatever happens
+                    log.warning("could not empty the failed clone %s: %s", dst.id, e)
         async with self.engine.begin() as conn:
             await self._end_cloning(conn, ctx.folder_id)
             if ctx.target_id is not None:

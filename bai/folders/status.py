@@ -7,11 +7,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bai.access import Principal
+from bai.access import Principal, Relation
 from bai.db import tables as t
 from bai.folders.models import NAME_HOLDING
 from bai.folders.quota import QuotaService
 from bai.folders.repository import member_projects, visible_folders
+from bai.folders.sharing import pending_invitations
 from bai.hosts import HostService
 from bai.storage.base import Capability
 
@@ -33,6 +34,7 @@ class StatusService:
                 .where(t.users.c.id == p.user_id)
             )
             projects = await member_projects(conn, p.user_id)
+            pending = await pending_invitations(conn, p.user_id)
             names = dict(
                 (
                     await conn.execute(
@@ -68,9 +70,8 @@ class StatusService:
                 "created": len(own),
                 "limit": int(limit or 0),
                 "project": len([f for f in folders if f.ownership_type == "group"]),
-                # Sharing and invitations arrive with the sharing feature.
-                "invited": 0,
-                "pending_invitations": 0,
+                "invited": len([f for f in folders if f.relation == Relation.INVITEE]),
+                "pending_invitations": pending,
             },
             "hosts": hosts,
         }

@@ -195,7 +195,8 @@ class TaskRunner:
                 await on_failure(ctx, e)
         except Exception as e:
             log.exception("background %s task %s failed", ctx.kind, ctx.id)
-            status, message = "failed", str(e)[:1000] or type(e).__name__
+            # The details (which may name host paths) stay in the node's log.
+            status, message = "failed", "internal error in the node; the node log has details"
             with contextlib.suppress(Exception):
                 await on_failure(ctx, e)
         beat.cancel()

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bai.access import Principal, require_admin
 from bai.db import tables as t
-from bai.errors import NotFound
+from bai.errors import BaiError, NotFound
 from bai.folders.models import DELETE_STATES
 from bai.folders.repository import folder_by_id, now, ref_of
 from bai.hosts import HostService
@@ -30,6 +30,7 @@ from bai.storage.base import Capability, Volume
 log = logging.getLogger("bai.usage")
 v = t.vfolders
 DEBOUNCE = 1.0
+RESCAN_INTERVAL = 1800.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class UsageService:
         self._watchers: list[asyncio.Task[None]] = []
         self._dirty: dict[uuid.UUID, float] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._rescanner: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
 
     async def reconcile(self, folder_id: uuid.UUID, budget: float | None = None) -> Reconciled:
@@ -118,7 +120,7 @@ class UsageService:
     async def reconcile_for(
         self, p: Principal, folder_id: uuid.UUID | None, host: str | None
     ) -> list[Reconciled]:
-        """`bai admin reconcile`: administrators only."""
+        """`bai admin reconcile`: administrators only (checked before anything is looked up)."""
         require_admin(p)
         if folder_id is not None:
             return [await self.reconcile(folder_id)]
@@ -145,26 +147,54 @@ class UsageService:
                     asyncio.create_task(self._watch(vol), name=f"bai-watch-{vol.name}")
                 )
         self._flusher = asyncio.create_task(self._flush_loop(), name="bai-usage-flush")
+        self._rescanner = asyncio.create_task(self._rescan_loop(), name="bai-usage-rescan")
 
     async def stop(self) -> None:
         self._stop.set()
-        for task in [*self._watchers, *([self._flusher] if self._flusher else [])]:
+        loops = [self._flusher, self._rescanner]
+        for task in [*self._watchers, *(x for x in loops if x is not None)]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
     async def _watch(self, vol: Volume) -> None:
-        try:
-            async for locations in vol.watch(self._stop):
-                stamp = time.monotonic()
-                async with self.engine.connect() as conn:
-                    ids = await conn.scalars(
-                        sa.select(v.c.id).where(v.c.host == vol.name, v.c.location.in_(locations))
-                    )
-                    for fid in ids:
-                        self._dirty[fid] = stamp
-        except Exception:  # a watcher that dies must not take the node with it
-            log.exception("file watcher for volume %s stopped; reconcile scans still run", vol.name)
+        """Follow a volume's change events for as long as the node runs: a watcher that
+        fails is started again (after a pause that grows while it keeps failing), and what
+        changed meanwhile is caught by rescanning every folder of the volume."""
+        pause = 1.0
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                async for locations in vol.watch(self._stop):
+                    await self._mark(vol, locations)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # never take the node down; never stop watching
+                log.warning("file watcher for volume %s failed (%s); restarting", vol.name, e)
+            await self._mark(vol, {"*"})
+            pause = 1.0 if time.monotonic() - started > 60 else min(pause * 2, 60.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), pause)
+
+    async def _mark(self, vol: Volume, locations: set[str]) -> None:
+        """Mark folders changed; "*" (events were lost) marks every folder of the volume."""
+        stamp = time.monotonic()
+        query = sa.select(v.c.id).where(v.c.host == vol.name, v.c.status.not_in(DELETE_STATES))
+        if "*" not in locations:
+            query = query.where(v.c.location.in_(locations))
+        async with self.engine.connect() as conn:
+            for fid in await conn.scalars(query):
+                self._dirty[fid] = stamp
+
+    async def _rescan_loop(self) -> None:
+        """Every folder is rescanned at start and then every RESCAN_INTERVAL, bounded by the
+        per-folder budget, so writes behind the node's back are counted even where no change
+        event arrives (a backend without them, a watch limit reached)."""
+        while True:
+            for vol in self.hosts.volumes.values():
+                await self._mark(vol, {"*"})
+            await asyncio.sleep(RESCAN_INTERVAL)
 
     async def _flush_loop(self) -> None:
         while True:
@@ -177,5 +207,7 @@ class UsageService:
                     await self.reconcile(fid, budget=30.0)
                 except NotFound:
                     pass
+                except BaiError as e:
+                    log.warning("reconcile of folder %s failed: %s", fid, e.msg)
                 except Exception:
                     log.exception("reconcile of folder %s failed", fid)

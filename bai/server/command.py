@@ -19,8 +19,10 @@ import uvicorn
 from bai import __version__
 from bai.config import NodeConfig, load_config
 from bai.errors import ConfigError
+from bai.folders.sftp_sessions import SftpEndpoint
 from bai.node import Node, write_client_env
 from bai.server.http.app import create_app
+from bai.server.sftp import SftpService
 
 
 def default_data_dir() -> Path:
@@ -74,6 +76,8 @@ async def _serve(config: NodeConfig) -> None:
     try:
         async with Node(config) as node:
             env_path = write_client_env(config, node.bootstrap)
+            sftp = SftpService(node, config.host, config.sftp_port) if config.sftp.enabled else None
+            endpoint = await sftp.start() if sftp is not None else None
             # Transports attach to the running node; stopping them leaves it to `async with`.
             server = _NodeServer(
                 uvicorn.Config(
@@ -84,16 +88,26 @@ async def _serve(config: NodeConfig) -> None:
                     # The official client sends 16 MiB tus chunks; keep-alive stays short.
                     timeout_keep_alive=30,
                     log_config=None,
+                    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; only the
+                    # proxies the operator lists may name the client's address.
+                    proxy_headers=bool(config.trusted_proxies),
+                    forwarded_allow_ips=list(config.trusted_proxies) or None,
                 )
             )
-            _announce(config, node, env_path)
-            await server.serve(sockets=[sock])
+            _announce(config, node, env_path, endpoint)
+            try:
+                await server.serve(sockets=[sock])
+            finally:
+                if sftp is not None:
+                    await sftp.close()
     finally:
         sock.close()
         logging.getLogger("bai").info("node stopped")
 
 
-def _announce(config: NodeConfig, node: Node, env_path: Path | None) -> None:
+def _announce(
+    config: NodeConfig, node: Node, env_path: Path | None, sftp: SftpEndpoint | None
+) -> None:
     out = click.echo
     out(f"bai node {__version__} listening on {config.endpoint}")
     out(f"  data directory: {config.data_dir}")
@@ -106,6 +120,11 @@ def _announce(config: NodeConfig, node: Node, env_path: Path | None) -> None:
         )
     if node.bootstrap.admin_keypair is not None:
         out(f"  created superadmin {node.bootstrap.admin_email}")
+    # Last: a launcher waiting for this line has seen the whole announcement.
+    if sftp is not None:
+        out(f"  sftp:           {sftp.host}:{sftp.port}  (host key {sftp.host_key_fingerprint})")
+    else:
+        out("  sftp:           off ([sftp] enabled = false in node.toml)")
     sys.stdout.flush()
 
 
@@ -131,7 +150,10 @@ def _announce(config: NodeConfig, node: Node, env_path: Path | None) -> None:
     help="HTTP port [default: 8090; 0 picks a free one].",
 )
 @click.option(
-    "--sftp-port", type=click.IntRange(0, 65535), default=None, help="SFTP port [default: 2022]."
+    "--sftp-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="SFTP port [default: 2022; 0 picks a free one].",
 )
 @click.option(
     "--public-url", default=None, help="URL clients reach this node at, if not http://HOST:PORT."
@@ -162,7 +184,7 @@ def serve(
         )
         # Libraries' routine chatter (a line per batch of file changes, per migration step)
         # is not what an operator needs.
-        for noisy in ("alembic", "watchfiles"):
+        for noisy in ("alembic", "watchfiles", "asyncssh"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         _install_fast_loop()
         asyncio.run(_serve(config))

@@ -98,9 +98,12 @@ class ScanResult:
 
 class ReadHandle(ABC):
     """An open file of a folder. Opening checked that it is a regular file inside the
-    folder; reads never block on anything but the storage."""
+    folder; reads never block on anything but the storage. `ref` and `rel` say where it
+    lives, so a backend can copy it without reading it (S3's server-side copy)."""
 
     entry: Entry
+    ref: FolderRef
+    rel: PurePosixPath
 
     @abstractmethod
     def read(self, start: int, end: int) -> AsyncIterator[bytes]:
@@ -117,10 +120,13 @@ class ReadHandle(ABC):
 
 
 class UploadHandle(ABC):
-    """Data being written to a folder, invisible until `commit` makes it appear at once.
+    """Data being written to one path of a folder, invisible until `commit` makes it appear
+    at once. The path is fixed when the upload opens (an S3 multipart upload is bound to its
+    key). Writes may come at any offset and in any order (parallel SFTP writes; a backend
+    without RANDOM_WRITES buffers them into parts); reopening the same upload id continues it
+    after a restart."""
 
-    Writes may come at any offset and in any order (S3 multipart parts, parallel SFTP
-    writes); reopening the same upload id continues it after a restart."""
+    rel: PurePosixPath
 
     @abstractmethod
     async def write(self, offset: int, parts: Sequence[bytes | memoryview]) -> int:
@@ -128,11 +134,12 @@ class UploadHandle(ABC):
 
     @abstractmethod
     async def size(self) -> int:
-        """The end of the furthest byte written so far."""
+        """The end of the furthest byte written so far (for a sequential writer, such as a
+        tus upload, the offset to resume from)."""
 
     @abstractmethod
-    async def commit(self, rel: PurePosixPath) -> UsageDelta:
-        """Make the data appear at `rel` (replacing a file there) in one step; durable."""
+    async def commit(self) -> UsageDelta:
+        """Make the data appear at its path (replacing a file there) in one step; durable."""
 
     @abstractmethod
     async def abort(self) -> None:
@@ -231,6 +238,18 @@ class Volume(ABC):
         """Make a symlink (backends with SYMLINKS only)."""
         raise NotSupported(f"storage host {self.name!r} has no symbolic links")
 
+    async def set_attributes(
+        self,
+        ref: FolderRef,
+        rel: PurePosixPath,
+        *,
+        mode: int | None = None,
+        times: tuple[float, float] | None = None,
+    ) -> None:
+        """Set permission bits and (access, modification) times of an entry inside the
+        folder (SFTP's SETSTAT, `scp -p`); backends without them refuse."""
+        raise NotSupported(f"storage host {self.name!r} keeps no file modes or times")
+
     @abstractmethod
     def walk(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[tuple[str, Entry]]:
         """Every entry below `rel` (paths relative to it), parents before children."""
@@ -241,10 +260,19 @@ class Volume(ABC):
         followed); anything else — directory, FIFO, socket, device — is refused."""
 
     @abstractmethod
-    async def open_upload(self, ref: FolderRef, upload_id: str) -> UploadHandle:
-        """Open (create, or reopen after a restart) the upload with this id. Its data lands
-        outside every folder tree, inside the folder's quota scope where the backend has
-        scopes."""
+    async def open_upload(self, ref: FolderRef, upload_id: str, rel: PurePosixPath) -> UploadHandle:
+        """Open (create, or reopen after a restart) the upload with this id, bound for `rel`.
+        Its data lands outside every folder tree, inside the folder's quota scope where the
+        backend has scopes."""
+
+    @abstractmethod
+    async def staged_size(self, ref: FolderRef, upload_id: str) -> int:
+        """Bytes an upload holds so far (0 if it holds none); opens and creates nothing."""
+
+    @abstractmethod
+    async def sweep_staging(self, keep: set[str]) -> int:
+        """Remove staged data of every upload whose id is not in `keep` (S3: abort the
+        multipart uploads); the number removed."""
 
     # ---- mounts for sessions: reference-counted, so two sessions share one mount
     async def acquire_mount(self, ref: FolderRef) -> Path:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from bai.errors import BaiError, ConfigError, NotFound
 from bai.storage.base import Capability, FolderRef
-from bai.storage.vfs import STAGING, TRASH, VfsVolume
+from bai.storage.confined import STAGING, TRASH
+from bai.storage.vfs import VfsVolume
 
 
 async def _btrfs(*args: str) -> str:
@@ -78,6 +79,9 @@ class BtrfsVolume(VfsVolume):
 
     def trash_dir(self, ref: FolderRef) -> Path:
         return self.scope_dir(ref.scope_hex) / TRASH
+
+    def _staging_dirs(self) -> list[Path]:
+        return [p / STAGING for p in self.root.iterdir() if (p / STAGING).is_dir()]
 
     async def ensure_scope(self, scope_hex: str, limit: int) -> None:
         path = self.scope_dir(scope_hex)

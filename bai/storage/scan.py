@@ -32,10 +32,10 @@ def _walk_sum(path: str, deadline: float | None) -> tuple[int, int, bool]:
                         else:
                             files += 1
                             size += e.stat(follow_symlinks=False).st_size
-                    except FileNotFoundError:
-                        continue  # removed while we looked
-        except (FileNotFoundError, NotADirectoryError):
-            continue
+                    except OSError:
+                        continue  # removed while we looked, or unreadable
+        except OSError:
+            continue  # gone, or a directory nobody may read: the rest still counts
     return files, size, True
 
 

@@ -15,22 +15,19 @@ import logging
 import os
 import shutil
 import stat as st
-import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from pathlib import Path, PurePosixPath
-
-from watchfiles import awatch
+from typing import cast
 
 from bai.errors import (
     ConfigError,
     Conflict,
-    InvalidPath,
     InvalidRequest,
-    NotADirectory,
     NotEmpty,
     NotFound,
     from_os_error,
 )
+from bai.fsnames import os_name, wire_name
 from bai.paths import is_top
 from bai.storage.base import (
     Capability,
@@ -43,19 +40,25 @@ from bai.storage.base import (
     UsageDelta,
     Volume,
 )
+from bai.storage.confined import (
+    LOCATION_DEPTH,
+    STAGING,
+    TRASH,
+    ConfinedTree,
+    count_tree,
+    has_entries,
+    writable_and_retry,
+)
+from bai.storage.inotify import OVERFLOW, watch_tree
 from bai.storage.posix import FdReadHandle, FdUploadHandle, entry_of
 from bai.storage.scan import scan_tree
 
 log = logging.getLogger("bai.storage")
 
-STAGING = ".bai-staging"
-TRASH = ".bai-trash"
 _BATCH = 1000
-# scope/aa/bb/rest: how many path components name a folder below the root.
-_LOCATION_DEPTH = 4
 
 
-class VfsVolume(Volume):
+class VfsVolume(ConfinedTree, Volume):
     backend = "vfs"
     capabilities = (
         Capability.ATOMIC_RENAME
@@ -65,11 +68,6 @@ class VfsVolume(Volume):
         | Capability.BIND_MOUNT
         | Capability.CHANGE_EVENTS
     )
-
-    @property
-    def root(self) -> Path:
-        assert self.config.path is not None  # config validation requires a path for vfs
-        return self.config.path
 
     async def init(self) -> None:
         root = self.root
@@ -93,75 +91,6 @@ class VfsVolume(Volume):
         usage = await asyncio.to_thread(shutil.disk_usage, self.root)
         return Capacity(used=usage.used, total=usage.total)
 
-    # ---- paths -----------------------------------------------------------------------------
-
-    def locate(self, scope_hex: str, folder_id: uuid.UUID) -> str:
-        h = folder_id.hex
-        return f"{scope_hex}/{h[0:2]}/{h[2:4]}/{h[4:]}"
-
-    def folder_path(self, ref: FolderRef) -> Path:
-        parts = PurePosixPath(ref.location).parts
-        if len(parts) != _LOCATION_DEPTH or any(p in ("", ".", "..") for p in parts):
-            raise InvalidPath(f"folder location {ref.location!r} is not one of this volume's")
-        return self.root.joinpath(*parts)
-
-    def _resolve(self, ref: FolderRef, rel: PurePosixPath, *, follow: bool = False) -> Path:
-        """The on-disk path of `rel`, refusing any way out of the folder."""
-        root = self.folder_path(ref)
-        if not root.is_dir():
-            raise NotFound("the folder's data is missing on its volume; ask an admin")
-        if is_top(rel):
-            return root
-        root_real = os.path.realpath(root)
-        target = root.joinpath(*rel.parts)
-        parent_real = os.path.realpath(target.parent)
-        if parent_real != root_real and not parent_real.startswith(root_real + os.sep):
-            raise InvalidPath(f"path {rel} leads out of the folder through a symlink")
-        final = Path(parent_real) / target.name
-        if follow and final.is_symlink():
-            real = os.path.realpath(final)
-            if real != root_real and not real.startswith(root_real + os.sep):
-                raise InvalidPath(f"{rel} is a symlink pointing out of the folder")
-            return Path(real)
-        return final
-
-    def staging_dir(self, ref: FolderRef) -> Path:
-        # Same filesystem as the folders, so a commit is one rename(2).
-        return self.root / STAGING
-
-    def trash_dir(self, ref: FolderRef) -> Path:
-        return self.root / TRASH
-
-    def _open_inside(self, ref: FolderRef, rel: PurePosixPath, flags: int) -> int:
-        """Open `rel` and prove the *opened* object lies in the folder: a symlink swapped in
-        between the path check and the open cannot redirect the read or write elsewhere."""
-        path = self._resolve(ref, rel, follow=True)
-        try:
-            fd = os.open(path, flags | os.O_CLOEXEC)
-        except OSError as e:
-            raise from_os_error(e, rel) from None
-        real = os.readlink(f"/proc/self/fd/{fd}")
-        root_real = os.path.realpath(self.folder_path(ref))
-        if real != root_real and not real.startswith(root_real + os.sep):
-            os.close(fd)
-            raise InvalidPath(f"{rel} leads out of the folder")
-        return fd
-
-    @contextlib.contextmanager
-    def _parent_fd(self, ref: FolderRef, rel: PurePosixPath) -> Iterator[int]:
-        """A descriptor of `rel`'s parent, proven inside the folder; act on `rel.name` with
-        `dir_fd=` so no path component can be swapped between the check and the act."""
-        fd = self._open_inside(ref, rel.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            yield fd
-        finally:
-            os.close(fd)
-
-    def _stage(self, ref: FolderRef, upload_id: str) -> Path:
-        if not upload_id.isalnum():
-            raise InvalidRequest("malformed upload id")
-        return self.staging_dir(ref) / upload_id
-
     # ---- folders ---------------------------------------------------------------------------
 
     async def create_folder(self, ref: FolderRef) -> None:
@@ -177,7 +106,10 @@ class VfsVolume(Volume):
                     continue
             path.mkdir()
 
-        await asyncio.to_thread(work)
+        try:
+            await asyncio.to_thread(work)
+        except OSError as e:
+            raise from_os_error(e, "the folder's directory") from None
 
     async def folder_exists(self, ref: FolderRef) -> bool:
         return await asyncio.to_thread(self.folder_path(ref).is_dir)
@@ -191,7 +123,9 @@ class VfsVolume(Volume):
             if path.exists():
                 os.replace(path, trash)
             if trash.exists():
-                shutil.rmtree(trash)
+                # A session may leave read-only directories (a Go module cache): make them
+                # writable and go on, rather than stop half-way.
+                shutil.rmtree(trash, onerror=writable_and_retry)
             # The two prefix levels (aa/bb) belong to no folder once empty; the scope
             # directory stays (on btrfs it is a subvolume holding staging and trash).
             for parent in (path.parent, path.parent.parent):
@@ -200,7 +134,10 @@ class VfsVolume(Volume):
                 except OSError:
                     break  # not empty (another folder) or already gone
 
-        await asyncio.to_thread(work)
+        try:
+            await asyncio.to_thread(work)
+        except OSError as e:
+            raise from_os_error(e, "the folder's data") from None
 
     async def _mount(self, ref: FolderRef) -> Path:
         # A bind mount needs only the folder's directory; the sandbox binds it.
@@ -273,24 +210,6 @@ class VfsVolume(Volume):
 
         await asyncio.to_thread(work)
 
-    def _mkdir_one(self, ref: FolderRef, part: PurePosixPath, exist_ok: bool) -> None:
-        with self._parent_fd(ref, part) as dfd:
-            try:
-                os.mkdir(part.name, dir_fd=dfd)
-                return
-            except FileExistsError:
-                pass
-            except OSError as e:
-                raise from_os_error(e, part) from None
-            s = os.stat(part.name, dir_fd=dfd, follow_symlinks=False)
-        if st.S_ISLNK(s.st_mode):
-            if not self._resolve(ref, part, follow=True).is_dir():  # refuses a way out too
-                raise NotADirectory(f"{part} exists and is not a directory")
-        elif not st.S_ISDIR(s.st_mode):
-            raise NotADirectory(f"{part} exists and is not a directory")
-        if not exist_ok:
-            raise Conflict(f"directory {part} already exists")
-
     async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> UsageDelta:
         if is_top(src):
             raise InvalidRequest("cannot move the folder's top directory")
@@ -314,9 +233,11 @@ class VfsVolume(Volume):
                 with self._parent_fd(ref, src) as sfd, self._parent_fd(ref, target) as dfd:
                     replaced = None
                     with contextlib.suppress(FileNotFoundError):
-                        replaced = os.stat(target.name, dir_fd=dfd, follow_symlinks=False)
-                    moved = os.stat(src.name, dir_fd=sfd, follow_symlinks=False)
-                    os.replace(src.name, target.name, src_dir_fd=sfd, dst_dir_fd=dfd)
+                        replaced = os.stat(os_name(target.name), dir_fd=dfd, follow_symlinks=False)
+                    moved = os.stat(os_name(src.name), dir_fd=sfd, follow_symlinks=False)
+                    os.replace(
+                        os_name(src.name), os_name(target.name), src_dir_fd=sfd, dst_dir_fd=dfd
+                    )
             except OSError as e:
                 raise from_os_error(e, dst) from None
             if replaced is None or replaced.st_ino == moved.st_ino:
@@ -333,14 +254,14 @@ class VfsVolume(Volume):
 
         def work() -> None:
             s = self._resolve(ref, src)
-            d = s.parent / new_name
+            d = s.parent / os_name(new_name)
             if not os.path.lexists(s):
                 raise NotFound(f"no such file or directory: {src}")
             if os.path.lexists(d):
                 raise Conflict(f"{src.parent / new_name} already exists")
             with self._parent_fd(ref, src) as dfd:
                 try:
-                    os.rename(src.name, new_name, src_dir_fd=dfd, dst_dir_fd=dfd)
+                    os.rename(os_name(src.name), os_name(new_name), src_dir_fd=dfd, dst_dir_fd=dfd)
                 except OSError as e:
                     raise from_os_error(e, src) from None
 
@@ -360,27 +281,26 @@ class VfsVolume(Volume):
                     s = os.lstat(path)
                 except OSError as e:
                     raise from_os_error(e, rel) from None
-                if st.S_ISDIR(s.st_mode) and not recursive and any(os.scandir(path)):
+                if st.S_ISDIR(s.st_mode) and not recursive and has_entries(path, rel):
                     raise NotEmpty(
                         f"{rel} is a directory that is not empty; delete it recursively "
                         "(`rm -r`) if you mean it"
                     )
                 paths.append((rel, path, s))
             delta = UsageDelta()
-            for rel, path, s in paths:
+            for rel, _, s in paths:
                 with self._parent_fd(ref, rel) as dfd:
                     if st.S_ISDIR(s.st_mode):
-                        files = size = 0
-                        for d, _, names in os.walk(path):
-                            for n in names:
-                                files += 1
-                                size += os.lstat(os.path.join(d, n)).st_size
                         # By name under a proven-inside parent, never by a path to re-walk.
-                        shutil.rmtree(rel.name, dir_fd=dfd)
+                        files, size = count_tree(dfd, os_name(rel.name))
+                        try:
+                            shutil.rmtree(os_name(rel.name), dir_fd=dfd)
+                        except OSError as e:
+                            raise from_os_error(e, rel) from None
                         delta += UsageDelta(-files, -size)
                     else:
                         try:
-                            os.unlink(rel.name, dir_fd=dfd)
+                            os.unlink(os_name(rel.name), dir_fd=dfd)
                         except OSError as e:
                             raise from_os_error(e, rel) from None
                         delta += UsageDelta(-1, -s.st_size)
@@ -392,47 +312,87 @@ class VfsVolume(Volume):
         def work() -> None:
             with self._parent_fd(ref, rel) as dfd:
                 try:
-                    os.symlink(target, rel.name, dir_fd=dfd)
+                    os.symlink(os_name(target), os_name(rel.name), dir_fd=dfd)
                 except OSError as e:
                     raise from_os_error(e, rel) from None
 
         await asyncio.to_thread(work)
 
-    async def walk(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[tuple[str, Entry]]:
-        base = await asyncio.to_thread(self._resolve, ref, rel, follow=True)
+    async def set_attributes(
+        self,
+        ref: FolderRef,
+        rel: PurePosixPath,
+        *,
+        mode: int | None = None,
+        times: tuple[float, float] | None = None,
+    ) -> None:
+        def work() -> None:
+            # O_PATH opens without reading (a FIFO or device is never opened for I/O), and
+            # the proven-inside descriptor is what changes: a symlink swapped in meanwhile
+            # cannot redirect the change out of the folder.
+            fd = self._open_inside(ref, rel, os.O_PATH)
+            try:
+                target = f"/proc/self/fd/{fd}"
+                if mode is not None:
+                    os.chmod(target, mode)
+                if times is not None:
+                    os.utime(target, times)
+            except OSError as e:
+                raise from_os_error(e, rel) from None
+            finally:
+                os.close(fd)
 
-        def collect() -> list[tuple[str, Entry]]:
+        await asyncio.to_thread(work)
+
+    async def walk(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[tuple[str, Entry]]:
+        # Descriptor by descriptor (os.fwalk): a directory swapped for a symlink mid-walk is
+        # not followed, and one directory at a time sits in memory.
+        base = await asyncio.to_thread(self._open_inside, ref, rel, os.O_RDONLY | os.O_DIRECTORY)
+        steps = cast(
+            Generator[tuple[str, list[str], list[str], int], None, None],
+            os.fwalk(".", dir_fd=base, follow_symlinks=False),
+        )
+
+        def step() -> list[tuple[str, Entry]] | None:
+            try:
+                top, dirs, files, dfd = next(steps)
+            except StopIteration:
+                return None
+            dirs.sort()
             out: list[tuple[str, Entry]] = []
-            for d, dirs, files in os.walk(base):  # never follows symlinks
-                dirs.sort()
-                for n in dirs + sorted(files):
-                    p = os.path.join(d, n)
-                    try:
-                        s = os.lstat(p)
-                    except FileNotFoundError:
-                        continue  # removed while we walked
-                    target = os.readlink(p) if st.S_ISLNK(s.st_mode) else None
-                    out.append((os.path.relpath(p, base), entry_of(n, s, target)))
+            for name in dirs + sorted(files):
+                try:
+                    s = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+                    target = os.readlink(name, dir_fd=dfd) if st.S_ISLNK(s.st_mode) else None
+                except OSError:
+                    continue  # removed or unreadable meanwhile
+                path = os.path.normpath(os.path.join(top, name))
+                out.append((wire_name(path), entry_of(name, s, target)))
             return out
 
-        for item in await asyncio.to_thread(collect):
-            yield item
+        try:
+            while (batch := await asyncio.to_thread(step)) is not None:
+                for item in batch:
+                    yield item
+        finally:
+            steps.close()
+            os.close(base)
 
     async def open_read(self, ref: FolderRef, rel: PurePosixPath) -> ReadHandle:
         def work() -> FdReadHandle:
             # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer and
             # hold a shared worker thread forever.
             fd = self._open_inside(ref, rel, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-            return FdReadHandle.check(fd, rel)
+            return FdReadHandle.check(fd, ref, rel)
 
         return await asyncio.to_thread(work)
 
     # ---- uploads ---------------------------------------------------------------------------
 
-    async def open_upload(self, ref: FolderRef, upload_id: str) -> UploadHandle:
+    async def open_upload(self, ref: FolderRef, upload_id: str, rel: PurePosixPath) -> UploadHandle:
         path = self._stage(ref, upload_id)
 
-        def place(staged: str, rel: PurePosixPath) -> UsageDelta:
+        def place(staged: str) -> UsageDelta:
             return self._place(ref, staged, rel)
 
         try:
@@ -441,7 +401,33 @@ class VfsVolume(Volume):
             )
         except OSError as e:
             raise from_os_error(e, "the upload's staging file") from None
-        return FdUploadHandle(fd, path, place)
+        return FdUploadHandle(fd, path, rel, place)
+
+    async def staged_size(self, ref: FolderRef, upload_id: str) -> int:
+        try:
+            return (await asyncio.to_thread(os.stat, self._stage(ref, upload_id))).st_size
+        except FileNotFoundError:
+            return 0
+
+    async def sweep_staging(self, keep: set[str]) -> int:
+        def work() -> int:
+            removed = 0
+            for d in self._staging_dirs():
+                try:
+                    names = os.listdir(d)
+                except OSError:
+                    continue
+                for name in names:
+                    if name not in keep:
+                        with contextlib.suppress(OSError):
+                            os.unlink(d / name)
+                            removed += 1
+            return removed
+
+        return await asyncio.to_thread(work)
+
+    def _staging_dirs(self) -> list[Path]:
+        return [self.root / STAGING]
 
     def _place(self, ref: FolderRef, staged: str, rel: PurePosixPath) -> UsageDelta:
         """Rename a staged file to `rel`, relative to a proven-inside directory descriptor:
@@ -454,33 +440,40 @@ class VfsVolume(Volume):
         try:
             old = None
             with contextlib.suppress(FileNotFoundError):
-                old = os.stat(rel.name, dir_fd=dfd, follow_symlinks=False)
+                old = os.stat(os_name(rel.name), dir_fd=dfd, follow_symlinks=False)
             if old is not None and st.S_ISDIR(old.st_mode):
                 raise Conflict(f"{rel} is a directory; cannot overwrite it with a file")
             new_size = os.stat(staged).st_size
-            os.replace(staged, rel.name, dst_dir_fd=dfd)
+            os.replace(staged, os_name(rel.name), dst_dir_fd=dfd)
         finally:
             os.close(dfd)
         if old is None:
             return UsageDelta(1, new_size)
-        counted = old.st_size if st.S_ISREG(old.st_mode) else 0
-        return UsageDelta(0 if st.S_ISREG(old.st_mode) else 1, new_size - counted)
+        return UsageDelta(0, new_size - old.st_size)  # as the reconcile scan counts it
 
     # ---- change events ---------------------------------------------------------------------
 
     async def watch(self, stop: asyncio.Event) -> AsyncIterator[set[str]]:
-        root = self.root
-        async for changes in awatch(
-            root, stop_event=stop, debounce=200, recursive=True, ignore_permission_denied=True
-        ):
+        root = os.fsencode(self.root)
+        prefix = root.rstrip(b"/") + b"/"
+        bookkeeping = {os.fsencode(STAGING), os.fsencode(TRASH)}
+
+        def skip(path: bytes) -> bool:
+            return bool(bookkeeping & set(path[len(prefix) :].split(b"/")[:2]))
+
+        # Only real directories are watched (never through a symlink), so a change is named
+        # by the folder it happened in, whatever links a session planted.
+        async for changes in watch_tree(str(self.root), skip, stop):
+            if OVERFLOW in changes:
+                yield {"*"}  # events were lost: every folder may have changed
+                continue
             locations: set[str] = set()
-            for _, path in changes:
-                try:
-                    rel = Path(path).relative_to(root).parts
-                except ValueError:
+            for path in changes:
+                if not path.startswith(prefix):
                     continue
-                if len(rel) < _LOCATION_DEPTH or STAGING in rel or TRASH in rel:
+                parts = path[len(prefix) :].split(b"/")
+                if len(parts) < LOCATION_DEPTH or bookkeeping & set(parts):
                     continue
-                locations.add("/".join(rel[:_LOCATION_DEPTH]))
+                locations.add(b"/".join(parts[:LOCATION_DEPTH]).decode("ascii", "replace"))
             if locations:
                 yield locations

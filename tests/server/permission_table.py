@@ -21,6 +21,10 @@ The expectations come from the rules, not from the code:
   the trash; only the trash can be restored or deleted forever; purge is for administrators
   and only of folders deleted forever; a background task is readable by administrators and by
   whoever sees its folder, to anyone else it does not exist;
+- issue 8 (sharing): an invitee holds the invitation's permission (`ro` reads, `rw` also
+  writes, `wd` also deletes files) and "never renames, trashes or deletes the owner's folder,
+  whatever permission they hold"; a per-user override replaces a project member's permission
+  and leaves folder-level changes to administrators;
 - Backend.AI's status sets: files are readable in ready/performing/cloning/mounted/error,
   writable (and the folder renamable, its options changeable, cloneable) only in
   ready/mounted; a wrong status is refused with Forbidden, as the rest of the suite expects.
@@ -49,10 +53,13 @@ STATUSES: tuple[FolderStatus, ...] = (
 @dataclass(frozen=True)
 class Role:
     """Who calls (`actor`) on which folder: the owner's user folder (`project_permission`
-    None) or a project folder whose members hold `project_permission`."""
+    None) or a project folder whose members hold `project_permission`. `shared`: the actor's
+    row in the share table — an accepted invitation (user folder) or an administrator's
+    per-user override (project folder)."""
 
-    actor: str  # owner | member | admin | superadmin | outsider
+    actor: str  # owner | member | admin | superadmin | outsider | invitee
     project_permission: str | None
+    shared: str | None = None
 
 
 ROLES: dict[str, Role] = {
@@ -70,6 +77,15 @@ ROLES: dict[str, Role] = {
     "outsider-user": Role("outsider", None),
     # Administrators do not see other users' user folders either (only purge and tasks).
     "superadmin-user": Role("superadmin", None),
+    # A plain user who accepted an invitation to the owner's user folder: they hold the
+    # invitation's permission on its files, and never rename, trash or delete the folder.
+    "invitee-ro": Role("invitee", None, "ro"),
+    "invitee-rw": Role("invitee", None, "rw"),
+    "invitee-wd": Role("invitee", None, "wd"),
+    # A member whose permission an administrator overrode: the override replaces the
+    # folder's members' permission, down or up, and never makes them its owner.
+    "override-ro": Role("member", "wd", "ro"),
+    "override-wd": Role("member", "ro", "wd"),
 }
 
 OPERATIONS = (
@@ -116,6 +132,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      _ALL_OK,
         "superadmin": _ALL_OK,
         **_INVISIBLE,
+        "invitee-ro": _ALL_OK,
+        "invitee-rw": _ALL_OK,
+        "invitee-wd": _ALL_OK,
+        "override-ro": _ALL_OK,
+        "override-wd": _ALL_OK,
     },
     "list-files": {
         "owner":      _READ,
@@ -125,6 +146,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      _READ,
         "superadmin": _READ,
         **_INVISIBLE,
+        "invitee-ro": _READ,
+        "invitee-rw": _READ,
+        "invitee-wd": _READ,
+        "override-ro": _READ,
+        "override-wd": _READ,
     },
     "download": {
         "owner":      _READ,
@@ -134,6 +160,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      _READ,
         "superadmin": _READ,
         **_INVISIBLE,
+        "invitee-ro": _READ,
+        "invitee-rw": _READ,
+        "invitee-wd": _READ,
+        "override-ro": _READ,
+        "override-wd": _READ,
     },
     "upload": {
         "owner":      _WRITE,
@@ -143,6 +174,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      _WRITE,
         "superadmin": _WRITE,
         **_INVISIBLE,
+        "invitee-ro": _NEVER,
+        "invitee-rw": _WRITE,
+        "invitee-wd": _WRITE,
+        "override-ro": _NEVER,
+        "override-wd": _WRITE,
     },
     "mkdir": {
         "owner":      _WRITE,
@@ -152,6 +188,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      _WRITE,
         "superadmin": _WRITE,
         **_INVISIBLE,
+        "invitee-ro": _NEVER,
+        "invitee-rw": _WRITE,
+        "invitee-wd": _WRITE,
+        "override-ro": _NEVER,
+        "override-wd": _WRITE,
     },
     "move": {
         "owner":      _WRITE,
@@ -161,6 +202,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      _WRITE,
         "superadmin": _WRITE,
         **_INVISIBLE,
+        "invitee-ro": _NEVER,
+        "invitee-rw": _WRITE,
+        "invitee-wd": _WRITE,
+        "override-ro": _NEVER,
+        "override-wd": _WRITE,
     },
     "rename-file": {
         "owner":      _WRITE,
@@ -170,6 +216,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      _WRITE,
         "superadmin": _WRITE,
         **_INVISIBLE,
+        "invitee-ro": _NEVER,
+        "invitee-rw": _WRITE,
+        "invitee-wd": _WRITE,
+        "override-ro": _NEVER,
+        "override-wd": _WRITE,
     },
     "delete-files": {
         "owner":      _WRITE,
@@ -179,6 +230,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      _WRITE,
         "superadmin": _WRITE,
         **_INVISIBLE,
+        "invitee-ro": _NEVER,
+        "invitee-rw": _NEVER,
+        "invitee-wd": _WRITE,
+        "override-ro": _NEVER,
+        "override-wd": _WRITE,
     },
     "rename-folder": {
         "owner":      _WRITE,
@@ -188,6 +244,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      _WRITE,
         "superadmin": _WRITE,
         **_INVISIBLE,
+        "invitee-ro": _NEVER,
+        "invitee-rw": _NEVER,
+        "invitee-wd": _NEVER,
+        "override-ro": _NEVER,
+        "override-wd": _NEVER,
     },
     "update-options": {
         "owner":      _WRITE,
@@ -197,6 +258,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      _WRITE,
         "superadmin": _WRITE,
         **_INVISIBLE,
+        "invitee-ro": _NEVER,
+        "invitee-rw": _NEVER,
+        "invitee-wd": _NEVER,
+        "override-ro": _NEVER,
+        "override-wd": _NEVER,
     },
     "trash": {
         "owner":      "ok FB FB ok FB FB",
@@ -206,6 +272,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      "ok FB FB ok FB FB",
         "superadmin": "ok FB FB ok FB FB",
         **_INVISIBLE,
+        "invitee-ro": _NEVER,
+        "invitee-rw": _NEVER,
+        "invitee-wd": _NEVER,
+        "override-ro": _NEVER,
+        "override-wd": _NEVER,
     },
     "restore": {
         "owner":      "FB FB FB FB ok FB",
@@ -215,6 +286,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      "FB FB FB FB ok FB",
         "superadmin": "FB FB FB FB ok FB",
         **_INVISIBLE,
+        "invitee-ro": _NEVER,
+        "invitee-rw": _NEVER,
+        "invitee-wd": _NEVER,
+        "override-ro": _NEVER,
+        "override-wd": _NEVER,
     },
     "delete-forever": {
         "owner":      "FB FB FB FB ok FB",
@@ -224,6 +300,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      "FB FB FB FB ok FB",
         "superadmin": "FB FB FB FB ok FB",
         **_INVISIBLE,
+        "invitee-ro": _NEVER,
+        "invitee-rw": _NEVER,
+        "invitee-wd": _NEVER,
+        "override-ro": _NEVER,
+        "override-wd": _NEVER,
     },
     "clone": {  # of a cloneable folder; a read of the source, into the caller's own folder
         "owner":      _WRITE,
@@ -233,6 +314,11 @@ TABLE: dict[str, dict[str, str]] = {
         "admin":      _WRITE,
         "superadmin": _WRITE,
         **_INVISIBLE,
+        "invitee-ro": _WRITE,
+        "invitee-rw": _WRITE,
+        "invitee-wd": _WRITE,
+        "override-ro": _WRITE,
+        "override-wd": _WRITE,
     },
     "purge": {  # by id, as the official client sends it
         "owner":           _NEVER,
@@ -244,6 +330,11 @@ TABLE: dict[str, dict[str, str]] = {
         "outsider":        _NEVER,
         "outsider-user":   _NEVER,
         "superadmin-user": "CF CF CF CF CF ok",
+        "invitee-ro":      _NEVER,
+        "invitee-rw":      _NEVER,
+        "invitee-wd":      _NEVER,
+        "override-ro":     _NEVER,
+        "override-wd":     _NEVER,
     },
     "read-task": {  # a background task of the folder
         "owner":           _ALL_OK,
@@ -255,6 +346,11 @@ TABLE: dict[str, dict[str, str]] = {
         "outsider":        _NONE,
         "outsider-user":   _NONE,
         "superadmin-user": _ALL_OK,
+        "invitee-ro":      _ALL_OK,
+        "invitee-rw":      _ALL_OK,
+        "invitee-wd":      _ALL_OK,
+        "override-ro":     _ALL_OK,
+        "override-wd":     _ALL_OK,
     },
 }
 # fmt: on

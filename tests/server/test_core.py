@@ -84,19 +84,25 @@ async def test_clones_never_cross_the_quota(node: InProcessNode) -> None:
             await node.admin.post("/folders/delete-from-trash-bin", json={"vfolder_id": name})
 
 
-async def test_concurrent_uploads_claim_quota_as_bytes_arrive(node: InProcessNode) -> None:
+async def test_uploads_in_flight_count_against_the_quota(node: InProcessNode) -> None:
+    """A requested upload claims its declared size at once: a second one that would not fit
+    beside it is refused at request time, and the room comes back when the first ends."""
     await limit_admin(node, 10 * MIB)
     await node.admin.post("/folders", json={"name": "q"})
     data = os.urandom(6 * MIB)
-    # Both are admitted (nothing is used yet); the second's bytes find no room.
     first = await ticket(node, "upload", "q", path="one", size=len(data))
-    second = await ticket(node, "upload", "q", path="two", size=len(data))
+    with pytest.raises(QuotaExceeded, match=r"has 4\.0 MiB left of 10\.0 MiB"):
+        await ticket(node, "upload", "q", path="two", size=len(data))
     assert (await patch(node, first, 0, data)).status_code == 204
-    r = await patch(node, second, 0, data)
-    assert r.status_code == 413 and "quota exceeded" in r.json()["msg"]
     assert await used(node) == 6 * MIB
+    # The claim became usage; 4 MiB fit, and a claim for them holds until that upload ends.
+    small = await ticket(node, "upload", "q", path="small", size=4 * MIB)
+    with pytest.raises(QuotaExceeded):
+        await ticket(node, "upload", "q", path="more", size=1)
+    assert (await patch(node, small, 0, os.urandom(4 * MIB))).status_code == 204
+    assert await used(node) == 10 * MIB
     listing = await node.admin.request("GET", "/folders/q/files", params={"path": "."})
-    assert '"one"' in listing["files"] and '"two"' not in listing["files"]  # nothing partial
+    assert '"two"' not in listing["files"]  # nothing partial
 
 
 async def test_a_planted_symlink_loop_and_fifo_give_clear_errors(node: InProcessNode) -> None:

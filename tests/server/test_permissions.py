@@ -2,10 +2,11 @@
 
 One node serves the whole module. Each case makes a fresh folder for its role (the owner's
 user folder, or a project folder with the role's member permission, cloneable, holding one
-directory `d`), puts it in the case's status straight in the database, gives it a finished
-background task, runs the operation as the role's caller, and checks the outcome: an allowed
-operation must have its effect; a refused one must raise exactly the table's error class and
-change nothing. Between cases the folders and tasks are removed, so every case starts alike.
+directory `d`; shared with the role's actor when the role says so), puts it in the case's
+status straight in the database, gives it a finished background task, runs the operation
+as the role's caller, and checks the outcome: an allowed operation must have its effect; a
+refused one must raise exactly the table's error class and change nothing. Between cases
+the folders, shares and tasks are removed, so every case starts alike.
 """
 
 from __future__ import annotations
@@ -38,7 +39,13 @@ from tests.server.permission_table import CASES, ROLES, Case
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PROJECT = "perm-team"
-ACTORS = {"owner": "user", "member": "user", "admin": "admin", "outsider": "user"}
+ACTORS = {
+    "owner": "user",
+    "member": "user",
+    "admin": "admin",
+    "outsider": "user",
+    "invitee": "user",
+}
 
 
 @dataclass
@@ -146,6 +153,15 @@ async def make_subject(w: World, case: Case) -> Subject:
                 finished_at=now(),
             )
         )
+        if role.shared is not None:  # an accepted invitation, or an override
+            await conn.execute(
+                t.vfolder_permissions.insert().values(
+                    folder_id=folder_id,
+                    user_id=w.principals[role.actor].user_id,
+                    permission=role.shared,
+                    created_at=now(),
+                )
+            )
     return Subject(folder_id, name, ref, task_id)
 
 
@@ -195,6 +211,7 @@ async def reset(w: World, case: Case) -> None:
         await finish_tasks(w)
     async with w.engine.begin() as conn:
         await conn.execute(t.bgtasks.delete())
+        await conn.execute(t.vfolder_permissions.delete())
         await conn.execute(t.vfolders.delete())
 
 

@@ -64,9 +64,9 @@ def P(s: str) -> PurePosixPath:
 
 
 async def put(volume: Volume, ref: FolderRef, path: str, data: bytes) -> None:
-    up = await volume.open_upload(ref, uuid.uuid4().hex)
+    up = await volume.open_upload(ref, uuid.uuid4().hex, P(path))
     assert await up.write(0, [data]) == len(data)
-    await up.commit(P(path))
+    await up.commit()
 
 
 async def read_range(volume: Volume, ref: FolderRef, path: str, start: int, end: int) -> bytes:
@@ -94,46 +94,60 @@ async def test_folder_lifecycle(volume: Volume, ref: FolderRef) -> None:
 
 async def test_upload_handle_commit_and_usage(volume: Volume, ref: FolderRef) -> None:
     uid = uuid.uuid4().hex
-    up = await volume.open_upload(ref, uid)
+    up = await volume.open_upload(ref, uid, P("dir/f.bin"))
     assert await up.write(0, [b"abc"]) == 3
     assert await up.size() == 3
     await up.close()
     assert await names(volume, ref) == set()  # nothing visible before the commit
-    up = await volume.open_upload(ref, uid)  # reopened (a restart): the bytes are still there
+    assert await volume.staged_size(ref, uid) == 3
+    up = await volume.open_upload(ref, uid, P("dir/f.bin"))  # reopened (a restart)
     assert await up.size() == 3
     assert await up.write(3, [b"d", memoryview(b"ef")]) == 3
-    delta = await up.commit(P("dir/f.bin"))
+    delta = await up.commit()
     assert (delta.files, delta.bytes) == (1, 6)
     assert await read_all(volume, ref, "dir/f.bin") == b"abcdef"
     # Overwrite: last commit wins, usage changes by the difference.
-    up = await volume.open_upload(ref, uuid.uuid4().hex)
+    up = await volume.open_upload(ref, uuid.uuid4().hex, P("dir/f.bin"))
     await up.write(0, [b"xy"])
-    delta = await up.commit(P("dir/f.bin"))
+    delta = await up.commit()
     assert (delta.files, delta.bytes) == (0, -4)
     assert await read_all(volume, ref, "dir/f.bin") == b"xy"
 
 
 async def test_upload_writes_out_of_order(volume: Volume, ref: FolderRef) -> None:
     """S3 multipart parts and parallel SFTP writes arrive in any order."""
-    up = await volume.open_upload(ref, uuid.uuid4().hex)
+    up = await volume.open_upload(ref, uuid.uuid4().hex, P("parts.bin"))
     await up.write(4, [b"4567"])
     await up.write(0, [b"0123"])
     assert await up.size() == 8
-    await up.commit(P("parts.bin"))
+    await up.commit()
     assert await read_all(volume, ref, "parts.bin") == b"01234567"
 
 
 async def test_abort_leaves_nothing(volume: Volume, ref: FolderRef) -> None:
-    up = await volume.open_upload(ref, uuid.uuid4().hex)
+    uid = uuid.uuid4().hex
+    up = await volume.open_upload(ref, uid, P("gone"))
     await up.write(0, [b"gone"])
     await up.abort()
     await up.abort()  # twice is fine
     assert await names(volume, ref) == set()
+    assert await volume.staged_size(ref, uid) == 0
+
+
+async def test_sweep_keeps_only_what_is_owned(volume: Volume, ref: FolderRef) -> None:
+    kept, orphan = uuid.uuid4().hex, uuid.uuid4().hex
+    for uid in (kept, orphan):
+        up = await volume.open_upload(ref, uid, P(uid))
+        await up.write(0, [b"staged"])
+        await up.close()
+    assert await volume.sweep_staging({kept}) >= 1
+    assert await volume.staged_size(ref, kept) == 6
+    assert await volume.staged_size(ref, orphan) == 0
 
 
 async def test_zero_byte_commit(volume: Volume, ref: FolderRef) -> None:
-    up = await volume.open_upload(ref, uuid.uuid4().hex)
-    await up.commit(P("empty"))
+    up = await volume.open_upload(ref, uuid.uuid4().hex, P("empty"))
+    await up.commit()
     assert (await volume.stat(ref, P("empty"))).size == 0
 
 
@@ -148,9 +162,9 @@ async def test_copy_between_handles(volume: Volume, ref: FolderRef) -> None:
     await put(volume, ref, "src.bin", data)
     other = await new_ref(volume, ref.scope_hex)
     async with await volume.open_read(ref, P("src.bin")) as reader:
-        up = await volume.open_upload(other, uuid.uuid4().hex)
+        up = await volume.open_upload(other, uuid.uuid4().hex, P("copy.bin"))
         assert await up.copy_from(reader) == len(data)
-        await up.commit(P("copy.bin"))
+        await up.commit()
     assert await read_all(volume, other, "copy.bin") == data
 
 
@@ -213,7 +227,7 @@ async def test_delete_rules(volume: Volume, ref: FolderRef) -> None:
 async def test_listing_is_batched(volume: Volume, ref: FolderRef) -> None:
     await volume.mkdir(ref, P("many"), parents=False, exist_ok=False)
     for i in range(2500):
-        await (await volume.open_upload(ref, uuid.uuid4().hex)).commit(P(f"many/f{i}"))
+        await (await volume.open_upload(ref, uuid.uuid4().hex, P(f"many/f{i}"))).commit()
     sizes = [len(b) async for b in volume.list_dir(ref, P("many"))]
     assert sum(sizes) == 2500 and max(sizes) <= 1000
 
@@ -361,10 +375,10 @@ async def test_symlink_swapped_in_after_the_check_is_caught(
         [b async for b in volume.list_dir(ref, P("d"))]
     os.unlink(root / "d")
     os.rename(root / "d-moved", root / "d")
-    up = await volume.open_upload(ref, uuid.uuid4().hex)
+    up = await volume.open_upload(ref, uuid.uuid4().hex, P("d/new"))
     await up.write(0, [b"x"])
     with pytest.raises(InvalidPath):
-        await up.commit(P("d/new"))
+        await up.commit()
     assert sorted(p.name for p in outside.iterdir()) == ["f"]  # nothing written outside
 
 
@@ -406,3 +420,57 @@ async def test_mutations_through_a_swapped_parent_touch_nothing_outside(
     await attempt(volume.rename(ref, P("d/file.txt"), "renamed.txt"))
     assert (outside / "victim" / "keep.txt").read_text() == "keep"
     assert sorted(p.name for p in outside.iterdir()) == ["file.txt", "victim"]
+
+
+@requires(Capability.BIND_MOUNT)
+async def test_names_that_are_not_utf8_round_trip(volume: Volume, ref: FolderRef) -> None:
+    """A session can make any bytes a name; the wire spells byte 0xHH as U+EF00+HH and the
+    same spelling sent back names those bytes (bai.fsnames)."""
+    root = await volume.acquire_mount(ref)
+    os.mkdir(os.fsencode(root) + b"/dir\xff")
+    with open(os.fsencode(root) + b"/dir\xff/f\xfe.txt", "wb") as f:
+        f.write(b"12345")
+    listed = {e.name async for b in volume.list_dir(ref, P(".")) for e in b}
+    assert listed == {"dir\uefff"}
+    walked = {p async for p, _ in volume.walk(ref, P("."))}
+    assert walked == {"dir\uefff", "dir\uefff/f\ueffe.txt"}
+    assert await read_all(volume, ref, "dir\uefff/f\ueffe.txt") == b"12345"
+    await volume.rename(ref, P("dir\uefff/f\ueffe.txt"), "plain.txt")
+    assert os.path.exists(os.fsencode(root) + b"/dir\xff/plain.txt")
+    delta = await volume.delete(ref, [P("dir\uefff")], recursive=True)
+    assert (delta.files, delta.bytes) == (-1, -5)
+    assert await names(volume, ref) == set()
+    await volume.release_mount(ref)
+
+
+async def test_locations_are_trusted_only_in_their_own_shape(volume: Volume) -> None:
+    ref = await new_ref(volume)
+    for bad in ("/etc/ssl/certs/x", "../../../x", f"{ref.scope_hex}/aa/bb/../../..", "a/b/c"):
+        with pytest.raises(InvalidPath):
+            await volume.stat(FolderRef(ref.scope_hex, ref.id, bad), P("."))
+
+
+@requires(Capability.CHANGE_EVENTS)
+async def test_changes_are_named_by_their_real_folder(volume: Volume) -> None:
+    """A symlink in folder A pointing up and out must not make B's changes count for A."""
+    import asyncio
+
+    a, b = await new_ref(volume), await new_ref(volume)
+    host_a, host_b = await volume.acquire_mount(a), await volume.acquire_mount(b)
+    os.symlink("../../../..", host_a / "up")
+    stop = asyncio.Event()
+    seen: set[str] = set()
+
+    async def watch() -> None:
+        async for batch in volume.watch(stop):
+            seen.update(batch)
+            if b.location in seen:
+                stop.set()
+
+    task = asyncio.create_task(watch())
+    await asyncio.sleep(0.3)
+    (host_b / "written-in-b.txt").write_text("x")
+    await asyncio.wait_for(task, 10)
+    assert b.location in seen and a.location not in seen
+    await volume.release_mount(a)
+    await volume.release_mount(b)

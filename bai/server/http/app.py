@@ -16,6 +16,8 @@ from bai.server.http.controllers.gql import GqlController
 from bai.server.http.controllers.hosts import HostsController
 from bai.server.http.controllers.quota import QuotaController
 from bai.server.http.controllers.root import RootController
+from bai.server.http.controllers.sftp import SftpSessionsController, SshKeypairController
+from bai.server.http.controllers.sharing import SharingController
 from bai.server.http.controllers.tasks import TasksController
 from bai.server.http.controllers.transfers import TransfersController, tus_options_middleware
 from bai.server.http.deps import DEPENDENCIES
@@ -37,6 +39,9 @@ def create_app(node: Node) -> Litestar:
             TasksController,
             QuotaController,
             GqlController,
+            SshKeypairController,
+            SftpSessionsController,
+            SharingController,
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,

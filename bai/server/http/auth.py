@@ -48,9 +48,11 @@ async def verify(services: Node, conn: ASGIConnection[Any, Any, Any, Any]) -> Pr
         raise AuthFailed("missing Date header; the request date is part of the signature")
     try:
         when = signing.parse_date(date)
-    except ValueError:
-        raise AuthFailed(f"unreadable Date header {date!r}; send ISO-8601 or RFC 1123") from None
-    skew = abs((datetime.now(UTC) - when).total_seconds())
+        skew = abs((datetime.now(UTC) - when).total_seconds())
+    except (ValueError, OverflowError):  # year 1 or 9999 overflow once made UTC
+        raise AuthFailed(
+            f"unreadable Date header {date[:64]!r}; send ISO-8601 or RFC 1123"
+        ) from None
     limit = services.config.auth.max_clock_skew
     if skew > limit:
         raise AuthFailed(

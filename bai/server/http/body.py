@@ -19,8 +19,8 @@ async def json_body(request: Request[Any, Any, Any]) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise InvalidRequest("request body is not valid JSON") from None
+    except (ValueError, RecursionError):  # RecursionError: nested absurdly deep
+        raise InvalidRequest("request body is not valid JSON (or nested too deeply)") from None
     if not isinstance(data, dict):
         raise InvalidRequest("request body must be a JSON object")
     return data

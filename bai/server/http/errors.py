@@ -56,6 +56,13 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
     return _problem(exc.status_code, body, dict(exc.headers or {}))
 
 
+def recursion_handler(_: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    # Decoding a body nested thousands deep hits Python's recursion limit: the body is at
+    # fault, not the node.
+    err = InvalidRequest("malformed request: the JSON body is nested too deeply")
+    return _problem(400, err.to_problem())
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The trace goes to the node log only; the client gets a message without internals.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -67,5 +74,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     BaiError: bai_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_exception_handler,
+    RecursionError: recursion_handler,
     Exception: internal_error_handler,
 }

@@ -27,6 +27,9 @@ class TransferClaims:
     size: int = 0
     upload_id: str = ""
     archive: bool = False
+    # Who the grant was for: each use is checked against this key's permission as it is
+    # then (a member removed, a folder made read-only, a key revoked all end the grant).
+    access_key: str = ""
 
 
 class TokenIssuer:
@@ -44,6 +47,7 @@ class TokenIssuer:
             "size": claims.size,
             "session": claims.upload_id,
             "archive": claims.archive,
+            "ak": claims.access_key,
             "iat": now,
             "exp": now + ttl,
         }
@@ -73,6 +77,7 @@ class TokenIssuer:
                 size=int(body.get("size", 0)),
                 upload_id=body.get("session", ""),
                 archive=bool(body.get("archive")),
+                access_key=str(body.get("ak", "")),
             )
         except (KeyError, ValueError, TypeError):
             raise AuthFailed("invalid transfer token") from None

@@ -35,6 +35,14 @@ async def _official_body(batches: AsyncIterator[list[Entry]], path: str) -> Asyn
     yield b']", "folder_path": ' + json.dumps(path).encode() + b"}"
 
 
+async def _chain(
+    first: list[Entry], rest: AsyncIterator[list[Entry]]
+) -> AsyncIterator[list[Entry]]:
+    yield first
+    async for batch in rest:
+        yield batch
+
+
 async def _ndjson(batches: AsyncIterator[list[Entry]]) -> AsyncIterator[bytes]:
     async for batch in batches:
         yield b"".join(msgspec.json.encode(wire.file_entry(e)) + b"\n" for e in batch)
@@ -69,6 +77,10 @@ class FilesController(Controller):
             except msgspec.ValidationError as e:
                 raise InvalidRequest(f"malformed request: {e}") from None
         _, batches = await services.files.list_dir(principal, name, path)
+        # The first batch before the first byte: a directory nobody may read is a 4xx, not a
+        # 200 that breaks off.
+        first: list[Entry] = await anext(batches, [])
+        batches = _chain(first, batches)
         if format == "ndjson":
             return Stream(_ndjson(batches), media_type="application/x-ndjson")
         return Stream(_official_body(batches, path), media_type="application/json")
@@ -137,6 +149,7 @@ class FilesController(Controller):
                 str(pending.rel),
                 size=pending.size,
                 upload_id=pending.id,
+                access_key=principal.access_key,
             )
         )
         return api.TransferTicket(url=f"{services.config.endpoint}/upload", token=token)
@@ -154,7 +167,12 @@ class FilesController(Controller):
         grant = await services.files.request_download(principal, name, data.path, data.archive)
         token = tokens.issue(
             TransferClaims(
-                "download", grant.host, grant.folder_id, grant.path, archive=grant.archive
+                "download",
+                grant.host,
+                grant.folder_id,
+                grant.path,
+                archive=grant.archive,
+                access_key=principal.access_key,
             )
         )
         return api.TransferTicket(url=f"{services.config.endpoint}/download", token=token)

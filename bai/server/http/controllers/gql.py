@@ -9,16 +9,32 @@ from litestar import Controller, post
 from litestar.params import JSONBody
 
 from bai import api
-from bai.access import require_admin
+from bai.access import Relation, require_admin
 from bai.errors import BaiError
 from bai.folders import gql
 from bai.server.http.deps import Caller, Services
 
 
+def _count(variables: dict[str, Any], key: str, default: int) -> int:
+    value = variables.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise gql.GqlError(f"variable {key!r} must be a whole number of zero or more")
+    return value
+
+
 def _page(items: list[Any], variables: dict[str, Any]) -> list[Any]:
-    offset = int(variables.get("offset") or 0)
-    limit = int(variables.get("limit") or 100)
+    offset = _count(variables, "offset", 0)
+    limit = _count(variables, "limit", 100)
     return items[offset : offset + limit]
+
+
+def _text(variables: dict[str, Any], key: str) -> str | None:
+    value = variables.get(key)
+    if value is not None and not isinstance(value, str):
+        raise gql.GqlError(f"variable {key!r} must be a string")
+    return value
 
 
 class GqlController(Controller):
@@ -59,12 +75,12 @@ class GqlController(Controller):
         if root == "vfolder_own_list":
             folders = [f for f in folders if f.ownership_type == "user" and f.is_owner]
         elif root == "vfolder_invited_list":
-            folders = []  # folders shared by invitation arrive with the sharing feature
+            folders = [f for f in folders if f.relation == Relation.INVITEE]
         elif root == "vfolder_project_list":
             folders = [f for f in folders if f.ownership_type == "group"]
-        if variables.get("group_id"):
-            folders = [f for f in folders if str(f.project_id) == variables["group_id"]]
-        folders = gql.apply(folders, variables.get("filter"), variables.get("order"))
+        if group := _text(variables, "group_id"):
+            folders = [f for f in folders if str(f.project_id) == group]
+        folders = gql.apply(folders, _text(variables, "filter"), _text(variables, "order"))
         items = [
             {name: gql.folder_field(f, name) for name in fields} for f in _page(folders, variables)
         ]
@@ -95,7 +111,7 @@ class GqlController(Controller):
             return {f: values[f] for f in fields}
 
         if root == "storage_volume":
-            name = variables.get("vfolder_host") or variables.get("id")
+            name = _text(variables, "vfolder_host") or _text(variables, "id")
             if name not in services.hosts.volumes:
                 return None
             return await volume(str(name))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from litestar import Controller, get
 
 from bai import api
-from bai.access import require_admin
 from bai.enums import Ownership, choices
 from bai.server.http import wire
 from bai.server.http.deps import Caller, Services
@@ -23,8 +22,7 @@ class HostsController(Controller):
     @get("/all-hosts", operation_id="listAllHosts")
     async def all_hosts(self, principal: Caller, services: Services) -> api.HostList:
         """Every configured host (admins only)."""
-        require_admin(principal)
-        return wire.convert(await services.hosts.all_hosts(), api.HostList)
+        return wire.convert(await services.hosts.all_hosts(principal), api.HostList)
 
     @get("/allowed-types", operation_id="listAllowedTypes")
     async def allowed_types(self) -> list[str]:

@@ -6,7 +6,6 @@ from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from bai import api
-from bai.access import require_admin
 from bai.server.http import wire
 from bai.server.http.deps import Caller, Services
 from bai.sizes import parse_size
@@ -52,12 +51,10 @@ class QuotaController(Controller):
         self, principal: Caller, services: Services, data: JSONBody[api.ReconcileRequest]
     ) -> api.ReconcileReport:
         """Walk folders and correct their recorded usage; reports what was corrected."""
-        require_admin(principal)
+        folder_id = None
         if data.folder:
-            folder = await services.folders.get(principal, data.folder)
-            results = [await services.usage.reconcile(folder.id)]
-        else:
-            results = await services.usage.reconcile_all(data.host)
+            folder_id = (await services.folders.get(principal, data.folder)).id
+        results = await services.usage.reconcile_for(principal, folder_id, data.host)
         return wire.reconcile_report(results)
 
     @get("/folders/_/status", operation_id="storageStatus")

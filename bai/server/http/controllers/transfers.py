@@ -11,7 +11,6 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from email.utils import formatdate
-from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -30,11 +29,12 @@ from litestar.types import (
 
 from bai import api
 from bai.errors import Conflict, InvalidRequest
-from bai.folders.fileio import FileIO
+from bai.folders.files import FileService
 from bai.paths import clean_relpath
 from bai.server.http.auth import SKIP_AUTH
 from bai.server.http.deps import Services, Tokens
-from bai.storage.base import Entry
+from bai.server.http.tokens import TransferClaims
+from bai.storage.base import Entry, ReadHandle
 
 TUS_VERSION = api.TUS_VERSION
 MAX_UPLOAD = 1 << 50
@@ -56,10 +56,8 @@ def _validators(entry: Entry) -> tuple[str, str]:
     return last_modified, etag
 
 
-async def _read_all(
-    io: FileIO, folder: Any, rel: PurePosixPath, start: int, end: int
-) -> AsyncIterator[bytes]:
-    async with await io.open_read(folder, rel) as reader:
+async def _read_all(reader: ReadHandle, start: int, end: int) -> AsyncIterator[bytes]:
+    async with reader:
         async for chunk in reader.read(start, end):
             yield chunk
 
@@ -123,8 +121,10 @@ class RangeNotSatisfiable(Exception):
         self.size = size
 
 
-async def _patch(io: FileIO, upload_id: str, offset: int, body: AsyncIterator[bytes]) -> int:
-    pending, handle = await io.resume_upload(upload_id)
+async def _patch(
+    files: FileService, claims: TransferClaims, offset: int, body: AsyncIterator[bytes]
+) -> int:
+    pending, handle = await files.resume_upload(claims.access_key, claims.upload_id)
     try:
         have = await handle.size()
         if have != offset:
@@ -154,7 +154,7 @@ class TransfersController(Controller):
     ) -> Response[None]:
         """How much of the upload the node has: resume from `Upload-Offset`."""
         claims = tokens.verify(token, "upload")
-        offset, size = await services.io.upload_offset(claims.upload_id)
+        offset, size = await services.files.upload_offset(claims.access_key, claims.upload_id)
         return Response(
             None,
             status_code=200,
@@ -171,7 +171,7 @@ class TransfersController(Controller):
     ) -> Response[None]:
         """Append a chunk at `Upload-Offset`; 409 when the offset is not where we are."""
         raw = request.headers.get("upload-offset")
-        if raw is None or not raw.isdigit():
+        if raw is None or not (raw.isascii() and raw.isdigit()):
             raise InvalidRequest("PATCH needs an Upload-Offset header with a byte offset")
         ctype = request.headers.get("content-type", "")
         if ctype and ctype != "application/offset+octet-stream":
@@ -181,7 +181,7 @@ class TransfersController(Controller):
             raise Conflict("another request is already writing to this upload; retry later")
         _writing.add(claims.upload_id)
         try:
-            offset = await _patch(services.io, claims.upload_id, int(raw), request.stream())
+            offset = await _patch(services.files, claims, int(raw), request.stream())
         finally:
             _writing.discard(claims.upload_id)
         return Response(
@@ -199,7 +199,9 @@ class TransfersController(Controller):
     ) -> Response[Any]:
         """A file with Range/If-Range support, or a directory as a streamed zip."""
         claims = tokens.verify(token, "download")
-        folder, entry = await services.io.open_granted_read(claims.folder_id, claims.path)
+        folder, entry = await services.files.granted_read(
+            claims.access_key, claims.folder_id, claims.path
+        )
         rel = clean_relpath(claims.path)
         name = rel.name or folder.name
         if entry.is_dir:
@@ -210,9 +212,10 @@ class TransfersController(Controller):
                 media_type="application/zip",
                 headers={"Content-Disposition": _disposition(name + ".zip")},
             )
-        # Opened before the first byte: a FIFO, socket or symlink loop is a 4xx here.
+        # Opened before the first byte: a FIFO, socket or symlink loop is a 4xx here, and
+        # the bytes sent are those of the file opened now.
         reader = await services.io.open_read(folder, rel)
-        await reader.close()
+        entry = reader.entry
         last_modified, etag = _validators(entry)
         headers = {
             "Accept-Ranges": "bytes",
@@ -229,6 +232,7 @@ class TransfersController(Controller):
                 (last_modified, etag),
             )
         except RangeNotSatisfiable:
+            await reader.close()
             return Response(
                 b"", status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"}
             )
@@ -239,7 +243,7 @@ class TransfersController(Controller):
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
         headers["Content-Length"] = str(end - start)
         return Stream(
-            _read_all(services.io, folder, rel, start, end),
+            _read_all(reader, start, end),
             status_code=status,
             media_type="application/octet-stream",
             headers=headers,
@@ -250,7 +254,9 @@ class TransfersController(Controller):
         self, services: Services, tokens: Tokens, token: FromQuery[str | None] = None
     ) -> Response[None]:
         claims = tokens.verify(token, "download")
-        folder, entry = await services.io.open_granted_read(claims.folder_id, claims.path)
+        folder, entry = await services.files.granted_read(
+            claims.access_key, claims.folder_id, claims.path
+        )
         if entry.is_dir:
             return Response(
                 None, media_type="text/plain", headers={"Content-Type": "application/zip"}
