@@ -125,6 +125,13 @@ async def visible_folders(
     return [_to_folder(r, p, projects) for r in rows]
 
 
+async def every_folder(conn: AsyncConnection, p: Principal) -> list[VFolder]:
+    """Every folder of the node, each as `p` stands to it (administrators' views only)."""
+    projects = await member_projects(conn, p.user_id)
+    rows = (await conn.execute(_select(p.user_id))).all()
+    return [_to_folder(r, p, projects) for r in rows]
+
+
 async def folder_by_id(conn: AsyncConnection, folder_id: uuid.UUID) -> VFolder | None:
     row = (await conn.execute(_select().where(v.c.id == folder_id))).first()
     return _to_folder(row, None, set()) if row is not None else None

@@ -33,6 +33,7 @@ from bai.folders.models import (
 from bai.folders.names import check_folder_name
 from bai.folders.quota import QuotaService
 from bai.folders.repository import (
+    every_folder,
     folder_by_id,
     insert_folder,
     ref_of,
@@ -134,10 +135,16 @@ class FolderService:
         access.check_task_access(p, bool(ids & seen))
         return task
 
-    async def list(self, p: Principal, flt: FolderFilter | None = None) -> list[VFolder]:
+    async def list(
+        self, p: Principal, flt: FolderFilter | None = None, every: bool = False
+    ) -> list[VFolder]:
+        """The folders `p` sees; with `every`, administrators get every folder of the node
+        (Backend.AI's `vfolder_list` for an administrator)."""
         flt = flt or FolderFilter()
+        if every:
+            access.require_admin(p)
         async with self.engine.connect() as conn:
-            folders = await visible_folders(conn, p)
+            folders = await (every_folder(conn, p) if every else visible_folders(conn, p))
         hidden = {DELETE_ONGOING, DELETE_COMPLETE, DELETE_ERROR}
         return [
             f for f in folders if (flt.include_deleted or f.status not in hidden) and flt.match(f)

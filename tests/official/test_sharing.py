@@ -148,3 +148,38 @@ def test_bai_cli_sharing_verbs(live_node: NodeProcess) -> None:
     assert bai(guest, "vfolder", "list-invited")["folders"] == []
     res = run_bai("vfolder", "leave", folder, env=owner)
     assert res.returncode == 65 and "you own" in res.stderr
+
+
+def test_admin_vfolder_list_spans_every_folder(
+    official_cli: Path, live_node: NodeProcess, tmp_path: Path
+) -> None:
+    """`admin vfolder list` (root `vfolder_list`) shows an administrator every folder of the
+    node, other users' too; a plain user's `vfolder list` still shows only their own."""
+    admin = live_node.client_env()
+    tag = uuid.uuid4().hex[:6]
+    alice, bob = (
+        new_user(admin, f"al-{tag}@list.example.com"),
+        new_user(admin, f"bo-{tag}@list.example.com"),
+    )
+    assert run_bai("vfolder", "create", f"alice-{tag}", env=alice).returncode == 0
+    assert run_bai("vfolder", "create", f"bob-{tag}", env=bob).returncode == 0
+    res = backend_ai(
+        official_cli,
+        admin,
+        tmp_path,
+        "--output",
+        "json",
+        "admin",
+        "vfolder",
+        "list",
+        "--limit",
+        "100",
+        "--filter",
+        f'name like "%-{tag}"',
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert {i["name"] for i in json.loads(res.stdout)["items"]} == {f"alice-{tag}", f"bob-{tag}"}
+    mine = listing(official_cli, bob, tmp_path, "list")
+    assert f"bob-{tag}" in {i["name"] for i in mine} and f"alice-{tag}" not in {
+        i["name"] for i in mine
+    }

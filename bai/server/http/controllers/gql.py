@@ -71,7 +71,10 @@ class GqlController(Controller):
         fields: list[str],
         variables: dict[str, Any],
     ) -> dict[str, Any]:
-        folders = await services.folders.list(principal)
+        # One root serves both `vfolder list` and `admin vfolder list`; as Backend.AI's
+        # manager does, an administrator's `vfolder_list` spans every folder of the node.
+        every = root == "vfolder_list" and principal.is_admin
+        folders = await services.folders.list(principal, every=every)
         if root == "vfolder_own_list":
             folders = [f for f in folders if f.ownership_type == "user" and f.is_owner]
         elif root == "vfolder_invited_list":
