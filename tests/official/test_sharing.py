@@ -114,7 +114,19 @@ def test_project_share_unshare(official_cli: Path, live_node: NodeProcess, tmp_p
     items = listing(official_cli, member, tmp_path, "list-project")
     assert [(i["name"], i["permission"]) for i in items] == [(folder, "ro")]
 
-    res = backend_ai(official_cli, admin, tmp_path, "--output", "json", "admin", "vfolder", "list")
+    # JSON output is one page; every folder of the node is listed, so ask for this one.
+    res = backend_ai(
+        official_cli,
+        admin,
+        tmp_path,
+        "--output",
+        "json",
+        "admin",
+        "vfolder",
+        "list",
+        "--filter",
+        f'name == "{folder}"',
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert folder in {i["name"] for i in json.loads(res.stdout)["items"]}
 
