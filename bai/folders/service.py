@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from bai.enums import HostPermission
 from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from bai.folders.clone import clone_tree
 from bai.folders.fileio import FileIO
+from bai.folders.filters import FolderFilter
 from bai.folders.models import (
     CLONING,
     DELETE_COMPLETE,
@@ -47,29 +47,6 @@ from bai.storage.base import Volume
 log = logging.getLogger("bai.folders")
 
 v = t.vfolders
-
-
-@dataclass(frozen=True)
-class FolderFilter:
-    name: str | None = None
-    status: str | None = None
-    host: str | None = None
-    ownership_type: str | None = None
-    permission: str | None = None
-    usage_mode: str | None = None
-    include_deleted: bool = False
-
-    def match(self, f: VFolder) -> bool:
-        if self.name and self.name.lower() not in f.name.lower():
-            return False
-        pairs = [
-            (self.status, f.status),
-            (self.host, f.host),
-            (self.ownership_type, f.ownership_type),
-            (self.permission, f.caller_permission),
-            (self.usage_mode, f.usage_mode),
-        ]
-        return all(want == have for want, have in pairs if want)
 
 
 def clone_claim(target_id: uuid.UUID) -> str:

@@ -8,7 +8,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from bai import api
 from bai.errors import InvalidRequest
-from bai.folders.service import FolderFilter
+from bai.folders.filters import FolderFilter
 from bai.server.http import wire
 from bai.server.http.deps import Caller, Services
 
