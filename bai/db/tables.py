@@ -149,6 +149,11 @@ vfolders = sa.Table(
     sa.Column("cur_size", sa.BigInteger, nullable=False, default=0),
     # Where the data lives in its volume (a directory path; a bucket and prefix).
     sa.Column("location", sa.String(512), nullable=False, server_default=""),
+    # Every write is refused (an imported bucket the node must not change).
+    sa.Column("read_only", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Imported buckets/prefixes: endpoint, bucket, prefix, access key and the secret key
+    # encrypted with the node secret. NULL for folders whose data the node created.
+    sa.Column("storage_meta", sa.JSON, nullable=True),
 )
 # Two live folders of one owner (or one project) never share a name; the database says so,
 # so no in-process lock is needed and concurrent nodes agree.
