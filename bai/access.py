@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bai.enums import FolderStatus, HostPermission, Ownership, Permission, Role
-from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound, ReadOnly
 
 ROLES = tuple(r.value for r in Role)
 HOST_PERMISSIONS = tuple(h.value for h in HostPermission)
@@ -202,6 +202,8 @@ DELETE_FOREVER = FolderAction(
 )
 CLONE = FolderAction("cloned", P.RO, UPDATABLE, H.CREATE_VFOLDER)
 PURGE = FolderAction("purged", P.WD, PURGED, admin_only=True)
+# What changes a folder's data: a read-only folder refuses all of it, whoever asks.
+WRITES_DATA = frozenset({UPLOAD, MKDIR, MOVE, DELETE_FILES})
 # Sharing: the owner invites (user folders); an administrator overrides members' permissions
 # (project folders). Taking access away needs no host grant and works in any status: a
 # policy or a trashed folder must never keep someone in.
@@ -209,6 +211,8 @@ INVITE = FolderAction("shared", P.WD, UPDATABLE, H.INVITE_OTHERS, owner_only=Tru
 SHARE = FolderAction("shared", P.WD, UPDATABLE, H.SET_USER_SPECIFIC_PERMISSION, owner_only=True)
 UNSHARE = FolderAction("unshared", P.WD, ANY_STATUS, owner_only=True)
 LEAVE = FolderAction("left", P.RO, ANY_STATUS)
+# Mounting in a compute session: reading is enough (a folder held `ro` is mounted read-only).
+MOUNT = FolderAction("mounted in a session", P.RO, UPDATABLE, H.MOUNT_IN_SESSION)
 
 FOLDER_ACTIONS = {
     a.verb: a
@@ -231,6 +235,7 @@ FOLDER_ACTIONS = {
         SHARE,
         UNSHARE,
         LEAVE,
+        MOUNT,
     )
 }
 
@@ -244,6 +249,7 @@ class FolderView:
     status: FolderStatus
     relation: Relation
     held: Permission | None
+    read_only: bool = False
 
 
 def check_folder_action(p: Principal, action: FolderAction, folder: FolderView) -> None:
@@ -268,6 +274,11 @@ def check_folder_action(p: Principal, action: FolderAction, folder: FolderView) 
                 "folder first if it is in the trash"
             )
         raise Forbidden(f"cannot have folder {name!r} {action.verb} while it is {status}")
+    if folder.read_only and action in WRITES_DATA:
+        raise ReadOnly(
+            f"folder {name!r} is read-only (an imported bucket): it cannot be {action.verb}; "
+            "import it again without --read-only to change it"
+        )
     held = folder.held or P.WD  # admins purging see every folder
     if not held.covers(action.permission):
         raise Forbidden(

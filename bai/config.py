@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bai.errors import ConfigError
+from bai.errors import ConfigError, InvalidRequest
+from bai.sizes import parse_size
 
-# Backends this build can run; minio joins when its volume class lands.
-BACKENDS = ("vfs", "btrfs")
+# Backends this build can run.
+BACKENDS = ("vfs", "btrfs", "minio")
 DEFAULT_VOLUME = "local"
 
 DEFAULT_NODE_TOML = """\
@@ -41,7 +42,8 @@ class VolumeConfig:
     backend: str
     path: Path | None
     endpoint: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    # Options may hold credentials (minio-secret-key): never part of a repr, so never logged.
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class NodeConfig:
     auth: AuthConfig = field(default_factory=AuthConfig)
     sftp: SftpConfig = field(default_factory=SftpConfig)
     volumes: dict[str, VolumeConfig] = field(default_factory=dict)
+    # Compute sessions: `[image."NAME"]` environments and `[sessions]` limits.
+    images: dict[str, ImageConfig] = field(default_factory=dict)
+    sessions: SessionsConfig = field(default_factory=lambda: SessionsConfig())
 
     @property
     def endpoint(self) -> str:
@@ -187,6 +192,8 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
         raise auth_r.fail("throttle_window", "must be a positive number of seconds")
     auth_r.done()
     sftp = _sftp(root.sub("sftp"))
+    images = parse_images(root.sub("image"))
+    sessions = parse_sessions(root.sub("sessions"))
 
     bootstrap = root.sub("bootstrap")
     admin_email = bootstrap.get("admin_email", str, "admin@bai.local")
@@ -217,6 +224,10 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
         if path_s:
             path = Path(path_s)
             path = path if path.is_absolute() else data_dir / path
+        elif backend == "minio":
+            # A bucket volume still needs a local directory: mount points for sessions and
+            # the state of multipart uploads (so an upload resumes after a restart).
+            path = data_dir / "volumes" / name
         v.done()
         volumes[name] = VolumeConfig(name, backend, path, endpoint, dict(options))
     if not volumes:
@@ -245,6 +256,8 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
         auth=auth,
         sftp=sftp,
         volumes=volumes,
+        images=images,
+        sessions=sessions,
     )
 
 
@@ -272,3 +285,89 @@ def load_config(data_dir: Path, config_path: Path | None) -> NodeConfig:
         raise ConfigError(f"{path}: no such file; pass an existing node.toml to --config")
     text = path.read_text() if path.is_file() else DEFAULT_NODE_TOML
     return parse_config(text, source=str(path), data_dir=data_dir)
+
+
+# ---- compute sessions: images and limits ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """`[image."NAME"]`: a read-only root filesystem a session runs in, and its defaults."""
+
+    name: str
+    rootfs: Path
+    query: tuple[str, ...] = ("/bin/sh", "-c")  # what runs a query-mode snippet (code last)
+    network: bool = False  # sessions share the host's network only when an image says so
+    cpu: float | None = None  # cores
+    memory: int | None = None  # bytes
+    pids: int | None = None
+    environ: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionsConfig:
+    """`[sessions]`: bounds on compute sessions."""
+
+    max_per_keypair: int = 16  # live sessions of one access key
+    log_bytes: int = 1 << 20  # console log kept per session (the oldest output is dropped)
+
+
+def parse_images(r: _Reader) -> dict[str, ImageConfig]:
+    images: dict[str, ImageConfig] = {}
+    for name in r.table:
+        img = r.sub(name)
+        rootfs = img.get("rootfs", str, None)
+        if not rootfs or not Path(rootfs).is_absolute():
+            raise img.fail("rootfs", 'needs the absolute path of a root filesystem, such as "/"')
+        query = img.get("query", list, ["/bin/sh", "-c"])
+        if not query or not all(isinstance(q, str) and q for q in query):
+            raise img.fail("query", 'must be a command as a list, such as ["python3", "-c"]')
+        cpu = img.get("cpu", (int, float), None)
+        if cpu is not None and cpu <= 0:
+            raise img.fail("cpu", "must be a positive number of cores")
+        memory = img.get("memory", (int, str), None)
+        pids = img.get("pids", int, None)
+        if pids is not None and pids < 1:
+            raise img.fail("pids", "must be at least 1")
+        environ = img.get("environ", dict, {})
+        if not all(isinstance(v, str) for v in environ.values()):
+            raise img.fail("environ", "values must be strings")
+        try:
+            mem = _size(memory) if memory is not None else None
+        except ValueError as e:
+            raise img.fail("memory", str(e)) from None
+        images[name] = ImageConfig(
+            name=name,
+            rootfs=Path(rootfs),
+            query=tuple(query),
+            network=img.get("network", bool, False),
+            cpu=float(cpu) if cpu is not None else None,
+            memory=mem,
+            pids=pids,
+            environ=dict(environ),
+        )
+        img.done()
+    return images
+
+
+def parse_sessions(r: _Reader) -> SessionsConfig:
+    cfg = SessionsConfig(
+        max_per_keypair=r.get("max_per_keypair", int, 16),
+        log_bytes=r.get("log_bytes", int, 1 << 20),
+    )
+    if cfg.max_per_keypair < 1:
+        raise r.fail("max_per_keypair", "must be at least 1")
+    if cfg.log_bytes < 1024:
+        raise r.fail("log_bytes", "must be at least 1024")
+    r.done()
+    return cfg
+
+
+def _size(value: int | str) -> int:
+    try:
+        n = parse_size(value)
+    except InvalidRequest as e:
+        raise ValueError(e.msg) from None
+    if n <= 0:
+        raise ValueError("must be a positive size, such as 512m or 2g")
+    return n

@@ -24,9 +24,12 @@ from bai.accounts.ssh_keys import SshKeyService
 from bai.config import DEFAULT_NODE_TOML, NodeConfig
 from bai.db.engine import create_engine, migrate, sqlite_url
 from bai.errors import ConfigError
+from bai.folders.events import EventHub
 from bai.folders.fileio import FileIO
 from bai.folders.files import FileService
 from bai.folders.filesystem import FolderFS
+from bai.folders.imports import BucketImports
+from bai.folders.moves import DirectoryMoves
 from bai.folders.quota import QuotaService
 from bai.folders.service import FolderService
 from bai.folders.sftp_sessions import SftpSessionService
@@ -36,6 +39,8 @@ from bai.folders.tasks import TaskRunner
 from bai.folders.usage import UsageService
 from bai.hosts import HostService
 from bai.secrets import NodeSecret
+from bai.sessions.dotfiles import DotfileService
+from bai.sessions.service import SessionService
 from bai.storage import open_volumes
 from bai.storage.base import Volume
 from bai.storage.registry import check_volume_configs
@@ -67,6 +72,10 @@ class Node:
     fs: FolderFS
     status: StatusService
     sharing: SharingService
+    imports: BucketImports
+    dotfiles: DotfileService
+    sessions: SessionService
+    events: EventHub
 
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
@@ -103,6 +112,8 @@ class Node:
             raise ConfigError(f"{config.source}: {e.msg}") from None
         prepare_data_dir(config)
         self.secret = NodeSecret.load_or_create(config.data_dir / "node.secret")
+        for vol in self.volumes.values():
+            vol.use_cipher(self.secret)  # credentials of imported buckets are sealed with it
         self.node_id = node_id(config.data_dir)
         self.engine = create_engine(sqlite_url(config.data_dir / "bai.db"))
         try:
@@ -124,14 +135,25 @@ class Node:
         self.usage = UsageService(self.engine, self.hosts)
         self.status = StatusService(self.engine, self.hosts, self.quota)
         self.sharing = SharingService(self.engine, self.folders)
+        self.imports = BucketImports(self.folders, self.usage, self.secret)
         self.ssh_keys = SshKeyService(self.engine, self.secret)
         self.sftp = SftpSessionService(
             self.engine, self.folders, self.accounts, self.ssh_keys, config.sftp.idle_timeout
         )
         self.fs = FolderFS(self.files)
+        self.dotfiles = DotfileService(self.engine)
+        # Sessions run once a transport attaches a runner (`bai serve` attaches the agent).
+        self.sessions = SessionService(self.engine, config, self.folders, self.dotfiles)
+        # Change events for the transports to stream; services publish when they change things.
+        self.events = EventHub()
+        self.folders.events = self.io.events = self.files.events = self.events
+        self.usage.events = self.sharing.events = self.events
+        self.files.moves = DirectoryMoves(self.engine, self.folders, self.events)
 
     async def _close_state(self) -> None:
         await self.engine.dispose()
+        for vol in self.volumes.values():
+            await vol.close()  # unmount what sessions borrowed (s3fs)
 
     # ---- background loops --------------------------------------------------------------------
 
@@ -140,6 +162,9 @@ class Node:
         swept = await self.io.sweep_staging()  # ...and no staged data nobody owns
         if swept:
             log.info("removed %d orphaned staged upload(s)", swept)
+        ended = await self.sessions.recover()  # sessions of a node that died are over
+        if ended:
+            log.info("ended %d session(s) left from the last run", ended)
         await self.tasks.start()
         await self.usage.start()
         await self.sftp.start()
@@ -150,6 +175,7 @@ class Node:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
+        await self.sessions.stop()
         await self.sftp.stop()
         await self.usage.stop()
         await self.tasks.stop()

@@ -1,224 +1,297 @@
-"""Transfer benchmark: upload and download of one file through a node, against `cp`.
+"""Transfer benchmark: the node, `bai` and the official client against nginx and curl.
 
-Runs a real `bai serve`, the `bai` CLI, the official `backend.ai` CLI (from
-.cache/official-client, made by scripts/test) and curl, all on this machine's loopback and
-disk, and prints MB/s and the ratio to a plain `cp` of the same file on the same disk, in the
-same run. Then it lists a directory of 100,000 entries: time, and the node's peak memory.
+The yardstick is the best plain HTTP on this machine, in the same run: nginx (started here
+with a throwaway config: sendfile for downloads, the dav module for PUT uploads) serving curl,
+and curl uploading to it. Against those it times, on loopback and the same disk:
 
-    .venv/bin/python -m bench.transfer [--size-mib 1024] [--entries 100000]
+- downloads of one file: nginx→curl, node→curl, `bai vfolder download`, `backend.ai vfolder
+  download`;
+- uploads of one file: curl PUT→nginx, `bai vfolder upload`, `backend.ai vfolder upload`;
+- many small files: `bai vfolder upload -r` and a directory download, against one curl process
+  sending one request per file to nginx (keep-alive, the strongest plain-HTTP anchor);
+- the fsync that the node does before an upload appears (nginx's dav does none), alone.
+
+Each figure is the median of `--rounds` rounds (whole commands, process start-up included).
+
+    .venv/bin/python -m bench.transfer [--size-mib 1024] [--rounds 3] [--files 10000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
+import socket
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from bai.client import BaiClient, load_client_config
-from tests.harness import NodeProcess, ensure_official_client, official_env, random_file, run_bai
+from tests.harness import NodeProcess, ensure_official_client, official_env, random_file
 
-REPEAT = 2
-DROP_CACHES = Path("/proc/sys/vm/drop_caches")
-
-
-def drop_caches() -> None:
-    """Write back and drop the page cache, so every run starts from the disk (root only)."""
-    os.sync()
-    DROP_CACHES.write_text("3\n")
+SMALL = 10 << 10
+TIMEOUT = 1800
 
 
-def timed(fn: Callable[[], object], repeat: int = 1, cold: bool = False) -> float:
-    """Best of `repeat` runs: the one least disturbed by other work on the machine."""
-    best = float("inf")
-    for _ in range(repeat):
-        if cold:
-            drop_caches()
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def check(res: subprocess.CompletedProcess[str]) -> None:
+def run(cmd: list[str], **kw: object) -> None:
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, **kw)  # type: ignore[call-overload]
     if res.returncode != 0:
-        raise SystemExit(f"benchmark step failed:\n{res.stdout}\n{res.stderr}")
+        raise SystemExit(f"benchmark step failed: {cmd}\n{res.stdout}\n{res.stderr}")
 
 
-def peak_rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
-def reset_peak(pid: int) -> None:
-    # Writing 5 to clear_refs resets the peak RSS (VmHWM) on Linux.
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
+def timed(fn: Callable[[], object], before: Callable[[], object] | None = None) -> float:
+    if before is not None:
+        before()
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+class Nginx:
+    """nginx in the foreground with its own config, logs and temp dirs under `work`."""
+
+    def __init__(self, work: Path) -> None:
+        self.root = work / "www"
+        (self.root / "up").mkdir(parents=True)
+        prefix = work / "nginx"
+        prefix.mkdir()
+        self.port = free_port()
+        user = "user root root;" if os.geteuid() == 0 else ""
+        conf = prefix / "nginx.conf"
+        conf.write_text(
+            f"""
+{user}
+daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path {prefix}/body;
+    client_max_body_size 0;
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{self.port};
+        root {self.root};
+        location /up/ {{
+            dav_methods PUT;
+            create_full_put_path on;
+            dav_access user:rw;
+        }}
+    }}
+}}
+"""
+        )
+        self.proc = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(conf)])
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit(f"nginx did not start; see {prefix}/error.log")
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 class Bench:
-    def __init__(self, work: Path, size: int) -> None:
+    def __init__(self, work: Path, size: int, files: int) -> None:
         self.work = work
         self.size = size
         self.src = random_file(work / "payload.bin", size)
         self.out = work / "out"
         self.out.mkdir()
         self.official = ensure_official_client()
+        self.nginx = Nginx(work)
+        os.link(self.src, self.nginx.root / self.src.name)  # the same bytes, the same cache
         self.node = NodeProcess(work / "data").start()
-        self.env = self.node.client_env()
-        check(run_bai("vfolder", "create", "bench", env=self.env))
+        self.env = {**os.environ, **self.node.client_env()}
+        self.bai(["vfolder", "create", "bench"])
+        self.bai(["vfolder", "upload", "bench", self.src.name], cwd=work)
+        self.small = work / "small"
+        for i in range(files):
+            d = self.small / f"d{i // 1000:02d}"
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"f{i:05d}.bin").write_bytes(os.urandom(SMALL))
+        self.files = files
 
-    def ticket(self, op: str, body: dict[str, object]) -> str:
+    def bai(self, args: list[str], cwd: Path | None = None) -> None:
+        run([sys.executable, "-m", "bai", *args], env=self.env, cwd=cwd or self.work)
+
+    def official_cli(self, args: list[str], cwd: Path) -> None:
+        run([str(self.official), *args], env=official_env(self.env, self.work), cwd=cwd)
+
+    def ticket(self, path: str) -> str:
         async def go() -> dict[str, str]:
             async with BaiClient(load_client_config(self.work / "data")) as c:
-                res: dict[str, str] = await c.post(f"/folders/bench/request-{op}", json=body)
+                res: dict[str, str] = await c.post(
+                    "/folders/bench/request-download", json={"path": path}
+                )
                 return res
 
         t = asyncio.run(go())
         return f"{t['url']}?token={t['token']}"
 
-    def cp(self) -> None:
-        subprocess.run(["cp", self.src, self.work / "cp-copy.bin"], check=True)
-        (self.work / "cp-copy.bin").unlink()
+    def clear_out(self) -> None:
+        shutil.rmtree(self.out)
+        self.out.mkdir()
 
-    def dd(self) -> None:
-        # A copy through user space, as every HTTP transfer must do (cp copies in the kernel).
-        subprocess.run(
-            ["dd", f"if={self.src}", f"of={self.work / 'dd-copy.bin'}", "bs=1M", "status=none"],
-            check=True,
+    # ---- one big file
+    def big(self) -> dict[str, float]:
+        mb = self.src.name
+        node_url = self.ticket(mb)
+        t: dict[str, float] = {}
+        c = self.clear_out
+        # Part of every `bai` figure below (whole commands); shown so it can be told apart.
+        t["bai start-up (a --help)"] = timed(lambda: self.bai(["vfolder", "download", "--help"]))
+        curl = ["curl", "-sSf", "-o", str(self.out / "x.bin")]
+        t["nginx → curl"] = timed(lambda: run([*curl, self.nginx.url(mb)]), c)
+        t["node → curl"] = timed(lambda: run([*curl, node_url]), c)
+        t["bai download"] = timed(
+            lambda: self.bai(["vfolder", "download", "bench", mb, "-b", str(self.out)]), c
         )
-        (self.work / "dd-copy.bin").unlink()
-
-    def curl_up(self) -> None:
-        # The plainest tus client: one PATCH carrying the whole file.
-        url = self.ticket("upload", {"path": self.src.name, "size": self.size})
-        subprocess.run(
-            [
-                "curl",
-                "-sf",
-                "-X",
-                "PATCH",
-                "-T",  # streams the file (--data-binary would load it into memory)
-                str(self.src),
-                "-H",
-                "Tus-Resumable: 1.0.0",
-                "-H",
-                "Upload-Offset: 0",
-                "-H",
-                "Content-Type: application/offset+octet-stream",
-                url,
-            ],
-            check=True,
+        t["backend.ai download"] = timed(
+            lambda: self.official_cli(["vfolder", "download", "bench", mb], cwd=self.out), c
         )
+        t["curl PUT → nginx"] = timed(
+            lambda: run(["curl", "-sSf", "-T", str(self.src), self.nginx.url("up/x.bin")])
+        )
+        t["bai upload"] = timed(lambda: self.bai(["vfolder", "upload", "bench", mb]))
+        t["backend.ai upload"] = timed(
+            lambda: self.official_cli(["vfolder", "upload", "bench", mb], cwd=self.work)
+        )
+        t["fsync of the upload"] = self.fsync_cost()
+        return t
 
-    def curl_down(self) -> None:
-        url = self.ticket("download", {"path": self.src.name})
-        subprocess.run(["curl", "-sf", "-o", str(self.out / "curl.bin"), url], check=True)
+    def fsync_cost(self) -> float:
+        """What the node's fsync-before-commit costs: a fresh copy written, then fsynced."""
+        target = self.work / "fsync.bin"
+        run(["dd", f"if={self.src}", f"of={target}", "bs=8M", "status=none"])
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            t0 = time.perf_counter()
+            os.fsync(fd)
+            return time.perf_counter() - t0
+        finally:
+            os.close(fd)
+            target.unlink()
 
-    def bai_up(self) -> None:
-        check(run_bai("vfolder", "upload", "bench", str(self.src), env=self.env, cwd=self.work))
-
-    def bai_down(self) -> None:
-        check(
-            run_bai(
-                "vfolder", "download", "bench", self.src.name, "-b", str(self.out), env=self.env
+    # ---- many small files
+    def many(self) -> dict[str, float]:
+        t: dict[str, float] = {}
+        dirs = sorted(self.small.iterdir())
+        up = self.work / "curl-up.cfg"
+        up.write_text(
+            "".join(
+                f'upload-file = "{f}"\nurl = "{self.nginx.url(f"up/small/{d.name}/{f.name}")}"\n'
+                for d in dirs
+                for f in sorted(d.iterdir())
             )
         )
-
-    def _official(self, *a: str, cwd: Path) -> None:
-        check(
-            subprocess.run(
-                [str(self.official), *a],
-                cwd=cwd,
-                capture_output=True,
-                text=True,
-                env=official_env(self.env, self.work),
-                timeout=1800,
+        shutil.rmtree(self.nginx.root / "up" / "small", ignore_errors=True)
+        t["curl PUT → nginx, per file"] = timed(lambda: run(["curl", "-sSf", "-K", str(up)]))
+        down = self.work / "curl-down.cfg"
+        down.write_text(
+            "".join(
+                f'url = "{self.nginx.url(f"up/small/{d.name}/{f.name}")}"\n'
+                f'output = "{self.out}/{d.name}/{f.name}"\n'
+                for d in dirs
+                for f in sorted(d.iterdir())
             )
         )
-
-    def ba_up(self) -> None:
-        self._official("vfolder", "upload", "bench", self.src.name, cwd=self.work)
-
-    def ba_down(self) -> None:
-        (self.out / self.src.name).unlink(missing_ok=True)  # the official client never overwrites
-        self._official("vfolder", "download", "bench", self.src.name, cwd=self.out)
-
-    def transfers(self, cold: bool) -> None:
-        mb = self.size / 1e6
-        cp_s = timed(self.cp, REPEAT + 1, cold)
-        dd_s = timed(self.dd, REPEAT + 1, cold)
-        runs = [
-            ("curl upload (1 PATCH)", self.curl_up),
-            ("curl download", self.curl_down),
-            ("bai upload", self.bai_up),
-            ("bai download", self.bai_down),
-            ("backend.ai upload", self.ba_up),
-            ("backend.ai download", self.ba_down),
-        ]
-        results = [(name, timed(fn, REPEAT, cold)) for name, fn in runs]
-        cache = "cold page cache (dropped before each run)" if cold else "warm page cache"
-        print(f"\nTransfer of {self.size >> 20} MiB on loopback, same disk, {cache}:")
-        print(f"  {'cp (baseline)':22s} {cp_s:6.2f} s {mb / cp_s:8.1f} MB/s")
-        print(f"  {'dd bs=1M (baseline)':22s} {dd_s:6.2f} s {mb / dd_s:8.1f} MB/s")
-        for name, secs in results:
-            print(
-                f"  {name:22s} {secs:6.2f} s {mb / secs:8.1f} MB/s   {cp_s / secs:5.2f}x cp"
-                f"   {dd_s / secs:5.2f}x dd"
-            )
-        print("  (best of several runs each; whole commands, process start-up included)")
-
-    def listing(self, entries: int) -> None:
-        info = json.loads(run_bai("vfolder", "info", "bench", "-o", "json", env=self.env).stdout)
-        hexid = info["id"].replace("-", "")
-        vol = self.work / "data/volumes/local"
-        many = next(vol.glob(f"*/{hexid[:2]}/{hexid[2:4]}/{hexid[4:]}")) / "many"
-        many.mkdir()
-        for i in range(entries):
-            (many / f"file-{i:06d}.txt").touch()
-        pid = self.node.proc.pid if self.node.proc else 0
-        reset_peak(pid)
-        before = peak_rss_kib(pid)
-        t = timed(
-            lambda: check(run_bai("vfolder", "ls", "bench", "many", "-o", "json", env=self.env))
+        t["nginx → curl, per file"] = timed(
+            lambda: run(["curl", "-sSf", "--create-dirs", "-K", str(down)]), self.clear_out
         )
-        peak = peak_rss_kib(pid)
-        ls_s = timed(
-            lambda: subprocess.run(["ls", "-la", str(many)], check=True, capture_output=True)
+        t["bai upload -r"] = timed(
+            lambda: self.bai(["vfolder", "upload", "bench", "-r", "small"], cwd=self.work)
         )
-        print(f"\nListing {entries:,} entries:")
-        print(f"  bai vfolder ls -o json {t:6.2f} s   (ls -la on the disk: {ls_s:.2f} s)")
-        print(
-            f"  node peak RSS          {peak / 1024:6.1f} MiB during the listing "
-            f"(grew {max(peak - before, 0) / 1024:.1f} MiB)"
+        t["bai download (directory)"] = timed(
+            lambda: self.bai(["vfolder", "download", "bench", "small", "-b", str(self.out)]),
+            self.clear_out,
         )
+        return t
+
+
+def report(title: str, rounds: list[dict[str, float]], unit: float, label: str) -> None:
+    names = list(rounds[0])
+    med = {n: statistics.median(r[n] for r in rounds) for n in names}
+    print(f"\n{title} (median of {len(rounds)} rounds; spread = slowest/fastest):")
+    for n in names:
+        secs = [r[n] for r in rounds]
+        spread = max(secs) / min(secs) if min(secs) > 0 else 1.0
+        print(f"  {n:28s} {med[n]:7.2f} s {unit / med[n]:9.1f} {label}   spread {spread:4.2f}")
+    return_med.update(med)
+
+
+return_med: dict[str, float] = {}
+
+
+def ratios() -> None:
+    m = return_med
+
+    def ratio(a: str, b: str) -> str:
+        return f"{m[b] / m[a]:5.2f}x" if a in m and b in m else "  n/a"
+
+    print("\nRatios (higher is faster; targets in brackets):")
+    print(f"  node → curl / nginx → curl          {ratio('node → curl', 'nginx → curl')}  [≥ 0.9]")
+    print(f"  bai download / nginx → curl         {ratio('bai download', 'nginx → curl')}  [≥ 1.0]")
+    print(f"  backend.ai download / nginx → curl  {ratio('backend.ai download', 'nginx → curl')}")
+    print(
+        f"  bai upload / curl PUT → nginx       {ratio('bai upload', 'curl PUT → nginx')}  [≥ 1.0]"
+    )
+    print(f"  backend.ai upload / curl PUT        {ratio('backend.ai upload', 'curl PUT → nginx')}")
+    print(
+        "  bai upload -r / curl PUT per file   "
+        f"{ratio('bai upload -r', 'curl PUT → nginx, per file')}  [≥ 1.0]"
+    )
+    print(
+        "  bai dir download / curl per file    "
+        f"{ratio('bai download (directory)', 'nginx → curl, per file')}  [≥ 1.0]"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--size-mib", type=int, default=1024)
-    ap.add_argument("--entries", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--files", type=int, default=10_000)
     args = ap.parse_args()
+    if shutil.which("nginx") is None:
+        raise SystemExit("nginx is not installed (Debian: apt-get install nginx-light)")
     work = Path(tempfile.mkdtemp(prefix="bai-bench-", dir=os.environ.get("BAI_BENCH_DIR")))
     bench = None
     try:
-        bench = Bench(work, args.size_mib << 20)
-        bench.transfers(cold=False)
-        if os.access(DROP_CACHES, os.W_OK):
-            bench.transfers(cold=True)
-        else:
-            print("\n(cold-cache run skipped: writing /proc/sys/vm/drop_caches needs root)")
-        bench.listing(args.entries)
+        bench = Bench(work, args.size_mib << 20, args.files)
+        big = [bench.big() for _ in range(args.rounds)]
+        report(f"One file of {args.size_mib} MiB on loopback", big, bench.size / 1e6, "MB/s")
+        if args.files:
+            many = [bench.many() for _ in range(args.rounds)]
+            report(f"{args.files:,} files of 10 KiB", many, args.files, "files/s")
+        ratios()
     finally:
         if bench is not None:
             bench.node.stop()
+            bench.nginx.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

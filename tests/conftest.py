@@ -18,6 +18,7 @@ from bai.config import NodeConfig, parse_config
 from bai.node import Node
 from bai.server.http.app import create_app
 from tests.harness import NodeProcess, btrfs_unavailable, ensure_official_client
+from tests.s3server import S3Server
 
 TEST_TOML = """
 [auth]
@@ -131,3 +132,11 @@ def btrfs_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         if subprocess.run(["umount", str(mnt)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
         image.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """One moto S3 server process for the whole run (tests use buckets of their own)."""
+    server = S3Server().start()
+    yield server
+    server.stop()

@@ -30,6 +30,7 @@ from bai.api.admin import (
     UserUpdate,
 )
 from bai.api.base import WireRequest, WireResponse
+from bai.api.buckets import BucketImport
 from bai.api.files import (
     DeleteFilesRequest,
     DeleteFilesResult,
@@ -89,6 +90,7 @@ from bai.api.transfers import TUS_VERSION, DownloadRequest, TransferTicket, Uplo
 __all__ = [
     "TUS_VERSION",
     "Announcement",
+    "BucketImport",
     "ClonedFolder",
     "DeleteFilesRequest",
     "DeleteFilesResult",

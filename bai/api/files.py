@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from bai.api.base import WireRequest, WireResponse
 
 # Entry types, in Backend.AI's spelling; a listing may also show FIFO, SOCKET or DEVICE.
@@ -66,6 +68,8 @@ class MoveFileRequest(WireRequest):
 class MoveFileResult(WireResponse):
     src: str
     dst: str
+    # A directory move on a bucket that outlasted the request (HTTP 202): follow the task.
+    task_id: uuid.UUID | None = None
 
 
 class RenameFileRequest(WireRequest):

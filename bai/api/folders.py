@@ -83,6 +83,8 @@ class FolderInfo(WireResponse):
     max_size: int = 0
     max_files: int = 0
     automount: bool = False
+    read_only: bool = False  # every write is refused (an imported bucket)
+    bucket: str | None = None  # "BUCKET/PREFIX" an imported folder maps (no credentials)
 
 
 class ClonedFolder(FolderInfo, kw_only=True):

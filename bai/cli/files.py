@@ -10,6 +10,7 @@ import click
 from bai.api.files import DIRECTORY
 from bai.cli.context import call, command, confirm
 from bai.cli.output import Col, console, emit, output_option, plain
+from bai.cli.progress import follow_task
 from bai.cli.vfolder import vfolder
 from bai.client import BaiClient
 from bai.sizes import format_size
@@ -77,7 +78,13 @@ async def rm(name: str, paths: tuple[str, ...], recursive: bool, yes: bool) -> N
 @command
 async def mv(name: str, src: str, dst: str) -> None:
     """Move a file or directory inside a folder (into DST if it is a directory)."""
-    await call(lambda c: c.files.move(name, src, dst))
+
+    async def run(c: BaiClient) -> None:
+        res = await c.files.move(name, src, dst)
+        if res.task_id is not None:  # a directory on a bucket, still being copied
+            await follow_task(c, res.task_id, f"moving {src} → {dst}")
+
+    await call(run)
     console.print(f"Moved {src} to {dst}.")
 
 

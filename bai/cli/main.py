@@ -7,10 +7,14 @@ from pathlib import Path
 import click
 
 from bai import __version__
-from bai.cli import files, policies, sftp, sharing, transfer  # noqa: F401 - register commands
+from bai.cli import buckets, files, policies, sftp, sharing, transfer  # noqa: F401 - register commands
 from bai.cli.admin import admin
 from bai.cli.context import CliState
+from bai.cli.dotfile import dotfile
+from bai.cli.run import run
+from bai.cli.session import session
 from bai.cli.ssh_keypair import ssh_keypair
+from bai.cli.tui import tui
 from bai.cli.vfolder import vfolder
 
 
@@ -35,3 +39,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 cli.add_command(vfolder)
 cli.add_command(admin)
 cli.add_command(ssh_keypair)
+cli.add_command(tui)
+cli.add_command(run)
+cli.add_command(session)
+cli.add_command(dotfile)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -14,9 +15,13 @@ from bai.cli.progress import Bars
 from bai.cli.vfolder import vfolder
 from bai.client import BaiClient, Fetched
 from bai.client.errors import ensure_dir
+from bai.client.ranged import Settings as TransferSettings
 from bai.client.transfers import CHUNK
 from bai.errors import InvalidRequest
-from bai.sizes import format_size
+from bai.sizes import format_size, parse_size
+
+_BAR_EACH = 8  # up to this many files, one bar each, one after another
+_FILES_AT_ONCE = 32
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,13 @@ def _plan(
     help="Remote paths are relative to this directory [default: cwd].",
 )
 @click.option("-d", "--dst-dir", help="Put everything under this directory of the folder.")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=CHUNK, show_default=True)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=0),
+    default=CHUNK,
+    help="Bytes per request; 0 sends each file in one request, from the file straight to "
+    "the network [default: 0].",
+)
 @command
 async def upload_cmd(
     name: str,
@@ -87,11 +98,31 @@ async def upload_cmd(
             await c.files.mkdir(name, made, parents=True, exist_ok=True)
         total = 0
         with Bars() as bars:
-            for job in jobs:
-                track = bars.track(job.remote, job.local.stat().st_size)
-                total += await c.files.upload(
-                    name, job.local, job.remote, progress=track, chunk_size=chunk_size
-                )
+            if len(jobs) <= _BAR_EACH:
+                for job in jobs:
+                    track = bars.track(job.remote, job.local.stat().st_size)
+                    total += await c.files.upload(
+                        name, job.local, job.remote, progress=track, chunk_size=chunk_size
+                    )
+                return total
+            # Many files: several at once (a small file's time is round trips, not bytes),
+            # under one bar; the first failure stops the rest.
+            overall = bars.track(f"{len(jobs)} files", sum(j.local.stat().st_size for j in jobs))
+            gate = asyncio.Semaphore(_FILES_AT_ONCE)
+
+            async def one(job: Upload) -> None:
+                nonlocal total
+                async with gate:
+                    n = await c.files.upload(name, job.local, job.remote, chunk_size=chunk_size)
+                total += n
+                overall.done(total)
+
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for job in jobs:
+                        group.create_task(one(job))
+            except BaseExceptionGroup as eg:
+                raise eg.exceptions[0] from None
         return total
 
     total = await call(run)
@@ -107,15 +138,32 @@ async def upload_cmd(
     type=click.Path(file_okay=False, path_type=Path),
     help="Save under this local directory, created if missing [default: cwd].",
 )
+@click.option(
+    "--streams",
+    type=click.IntRange(1, 16),
+    default=TransferSettings.streams,
+    show_default=True,
+    help="Connections a big file is fetched over at once (in ranges); 1 for one stream.",
+)
+@click.option(
+    "--split-above",
+    default="64M",
+    show_default=True,
+    help="Files at least this big are fetched in ranges (bytes, or with K/M/G).",
+)
 @command
-async def download_cmd(name: str, paths: tuple[str, ...], base_dir: Path | None) -> None:
+async def download_cmd(
+    name: str, paths: tuple[str, ...], base_dir: Path | None, streams: int, split_above: str
+) -> None:
     """Download files or directories from a folder. A directory comes with everything in it,
     keeping relative paths (fetched as a zip and unpacked here). Local files are overwritten;
     a partial file download (NAME.bai-part) continues where it stopped."""
     base = base_dir or Path.cwd()
+    settings = TransferSettings(streams=streams, split_above=parse_size(split_above))
     ensure_dir(base)
 
     async def run(c: BaiClient) -> list[Fetched]:
+        c.transfer = settings
         got = []
         with Bars() as bars:
             for p in paths:

@@ -216,6 +216,8 @@ async def info(name: str, fmt: str) -> None:
     """Show a folder's details."""
     folder = plain(await call(lambda c: c.folders.info(name)))
     record = folder if fmt == "json" else {k: folder.get(k) for k in INFO_KEYS}
+    if fmt != "json" and folder.get("bucket"):  # an imported bucket: say where it is
+        record["bucket"] = folder["bucket"] + (" (read-only)" if folder.get("read_only") else "")
     emit_one(record, fmt, show={"cur_size": format_size})
 
 

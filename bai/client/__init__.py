@@ -5,8 +5,10 @@ in `bai.api` structs: `client.folders`, `client.files`, `client.hosts`, `client.
 (`users`, `projects`, `keypairs`, `policies`), `client.quota` and `client.tasks`.
 """
 
+from bai.client.compute import DotfilesApi, SessionsApi
 from bai.client.config import ClientConfig, load_client_config
 from bai.client.errors import CannotCreate, LocalFileError, NodeUnreachable
+from bai.client.events import EventsApi
 from bai.client.files import Fetched
 from bai.client.session import BaiClient
 from bai.client.tasks import TaskFailed
@@ -16,11 +18,14 @@ __all__ = [
     "BaiClient",
     "CannotCreate",
     "ClientConfig",
+    "DotfilesApi",
+    "EventsApi",
     "Fetched",
     "LocalFileError",
     "NoProgress",
     "NodeUnreachable",
     "Progress",
+    "SessionsApi",
     "TaskFailed",
     "load_client_config",
 ]

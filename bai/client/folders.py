@@ -61,6 +61,10 @@ class FoldersApi:
         )
         return await self._c.call("POST", "/folders", api.FolderInfo, body=body)
 
+    async def import_bucket(self, body: api.BucketImport) -> api.FolderInfo:
+        """(Admins) An existing bucket or prefix made a folder, without copying."""
+        return await self._c.call("POST", "/folders/_/import", api.FolderInfo, body=body)
+
     async def info(self, name: str) -> api.FolderInfo:
         """A folder by name or id (deleted folders only by id once the name is reused)."""
         return await self._c.call("GET", folder_path(name), api.FolderInfo)

@@ -26,6 +26,7 @@ from bai.client.folders import FoldersApi
 from bai.client.hosts import HostsApi
 from bai.client.paths import folder_path
 from bai.client.quota import QuotaApi
+from bai.client.ranged import Settings as TransferSettings
 from bai.client.sftp import SftpApi, SshKeypairApi
 from bai.client.sharing import SharingApi
 from bai.client.tasks import TasksApi
@@ -54,6 +55,10 @@ class BaiClient:
         # Whether the node has answered anything yet: a transfer retries a lost connection
         # only after that, so a node that is down at the start fails the command at once.
         self.reached = False
+        # Bulk bytes of transfers go over our own sockets (sendfile, recv_into), unless the
+        # caller brought its own transport (an in-process app has no socket).
+        self.direct = http is None
+        self.transfer = TransferSettings()
         self.folders = FoldersApi(self)
         self.files = FilesApi(self)
         self.hosts = HostsApi(self)

@@ -18,24 +18,25 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 
 import httpx
 import msgspec
 
 from bai import api
+from bai.client import ranged
 from bai.client.errors import NodeUnreachable, local_error
+from bai.client.ranged import BACKOFF_MAX, RETRIES, STALLS, Problem
+from bai.client.rawhttp import Connection, NetError
 from bai.errors import BaiError, Conflict, ServiceUnavailable
 
 if TYPE_CHECKING:
     from bai.client.session import BaiClient
 
-CHUNK = 16 << 20
-RETRIES = 30
-BACKOFF_MAX = 5.0
-# A download whose answer keeps breaking off without a new byte is failing in the node, not
-# in the network: give up after this many tries instead of RETRIES.
-STALLS = 3
+# Bytes per PATCH: 0 sends the rest of the file in one request where the bytes go straight
+# from the file to the socket; through an in-process client, CHUNK_STREAMED at a time.
+CHUNK = 0
+CHUNK_STREAMED = 16 << 20
 
 T = TypeVar("T")
 
@@ -143,13 +144,18 @@ async def upload(
     current = ticket
     progress.done(offset)
     conflicts_at = -1
+    if not chunk_size:
+        chunk_size = size if client.direct else CHUNK_STREAMED
     try:
         with job.local.open("rb") as f:
             while offset < size:
-                f.seek(offset)
-                data = f.read(chunk_size)
                 try:
-                    offset = await _patch(client, current, offset, data)
+                    if client.direct:
+                        count = min(chunk_size, size - offset)
+                        offset = await _patch_direct(client, current, f, offset, count, progress)
+                    else:
+                        f.seek(offset)
+                        offset = await _patch(client, current, offset, f.read(chunk_size))
                 except NodeUnreachable:
                     # The connection dropped: ask the node where it stands once it is back.
                     offset = await retrying(client, "resume", lambda: _head(client, current))
@@ -181,6 +187,49 @@ async def _head(client: BaiClient, ticket: api.TransferTicket) -> int:
         )
     )
     return int(resp.headers["Upload-Offset"])
+
+
+async def _patch_direct(
+    client: BaiClient,
+    ticket: api.TransferTicket,
+    f: BinaryIO,
+    offset: int,
+    count: int,
+    progress: Progress,
+) -> int:
+    """One PATCH whose body goes from the file to the socket in the kernel (sendfile)."""
+    loop = asyncio.get_running_loop()
+
+    def sent(n: int) -> None:
+        loop.call_soon_threadsafe(progress.done, offset + n)
+
+    def work() -> int:
+        headers = {
+            "Tus-Resumable": api.TUS_VERSION,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+            "Content-Length": str(count),
+            "Connection": "close",
+        }
+        with Connection(ticket_url(ticket)) as conn:
+            conn.send_head("PATCH", headers)
+            try:
+                conn.send_file(f.fileno(), offset, count, sent)
+            except NetError:
+                head = conn.read_head()  # the node may have refused it before the end
+            else:
+                head = conn.read_head()
+            client.reached = True
+            if head.status >= 400:
+                raise Problem(head, conn.read_small(head))
+            return int(head.headers["upload-offset"])
+
+    try:
+        return await asyncio.to_thread(work)
+    except NetError as e:
+        raise client.unreachable(e) from None
+    except Problem as p:
+        raise p.error() from None
 
 
 async def _patch(client: BaiClient, ticket: api.TransferTicket, offset: int, data: bytes) -> int:
@@ -216,6 +265,14 @@ async def download(
         client, "request-download", lambda: client.files.request_download(folder, remote)
     )
     url = ticket_url(ticket)
+    if client.direct:
+        size = await ranged.fetch(client, url, remote, part, meta, progress)
+        try:
+            os.replace(part, local)
+        except OSError as e:
+            raise local_error(e, local) from None
+        meta.unlink(missing_ok=True)
+        return size
     delay, stalls = 0.2, 0
     for _ in range(RETRIES):
         try:

@@ -203,6 +203,8 @@ bgtasks = sa.Table(
     sa.Column("heartbeat_at", TS, nullable=True),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("finished_at", TS, nullable=True),
+    # What the task works on beyond its folder (a directory move: source and target paths).
+    sa.Column("params", sa.JSON, nullable=True),
 )
 
 quota_scopes = sa.Table(
@@ -337,4 +339,60 @@ vfolder_permissions = sa.Table(
     ),
     sa.Column("permission", sa.String(4), nullable=False),
     sa.Column("created_at", TS, nullable=False),
+)
+
+# ---- compute sessions and dotfiles (migration 0008) ---------------------------------------------
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    # A compute session: a sandbox's scratch home, its folder mounts and its runs.
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column(
+        "access_key",
+        sa.String(32),
+        sa.ForeignKey("keypairs.access_key", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("user_id", sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("image", sa.String(256), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),  # running terminated error
+    sa.Column("status_info", sa.String(256), nullable=True),
+    sa.Column("environ", sa.JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("terminated_at", TS, nullable=True),
+)
+
+session_mounts = sa.Table(
+    "session_mounts",
+    metadata,
+    # What a live session holds: while a row of a running session names a folder, the folder
+    # is `mounted` and cannot go to the trash.
+    sa.Column(
+        "session_id", sa.Uuid, sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("target", sa.String(1024), primary_key=True),
+    sa.Column(
+        "folder_id",
+        sa.Uuid,
+        sa.ForeignKey("vfolders.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("read_only", sa.Boolean, nullable=False),
+)
+
+dotfiles = sa.Table(
+    "dotfiles",
+    metadata,
+    # Backend.AI's dotfiles: files written into every session's home at start, per access key
+    # (`user`), project (`group`) or domain (`domain`).
+    sa.Column("scope", sa.String(8), primary_key=True),
+    sa.Column("owner", sa.String(64), primary_key=True),  # access key, project id or domain
+    sa.Column("path", sa.String(256), primary_key=True),
+    sa.Column("permission", sa.String(4), nullable=False),  # octal, as "755"
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
 )

@@ -17,8 +17,10 @@ from bai import access
 from bai.access import Principal
 from bai.accounts import AccountService
 from bai.errors import AuthFailed, InvalidRequest, NotADirectory
+from bai.folders.events import EventHub
 from bai.folders.fileio import FileIO, PendingUpload, WriteHandle
 from bai.folders.models import VFolder
+from bai.folders.moves import DirectoryMoves
 from bai.folders.repository import add_usage, ref_of
 from bai.folders.service import FolderService
 from bai.paths import check_name, clean_relpath
@@ -36,6 +38,8 @@ class DownloadGrant:
 
 
 class FileService:
+    events = EventHub()  # nobody listens to this one; a node gives its services its own hub
+
     def __init__(
         self, engine: AsyncEngine, folders: FolderService, io: FileIO, accounts: AccountService
     ) -> None:
@@ -43,6 +47,7 @@ class FileService:
         self.folders = folders
         self.io = io
         self.accounts = accounts
+        self.moves: DirectoryMoves | None = None  # set by the node (needs its event hub)
 
     async def list_dir(
         self, p: Principal, name: str, path: str
@@ -62,21 +67,28 @@ class FileService:
         rels = [clean_relpath(x) for x in paths]
         for rel in rels:
             await self.folders.volume(folder.host).mkdir(ref_of(folder), rel, parents, exist_ok)
+            self.events.files_changed(folder.id, str(rel.parent))
         return [str(r) for r in rels]
 
-    async def move(self, p: Principal, name: str, src: str, dst: str) -> None:
+    async def move(self, p: Principal, name: str, src: str, dst: str) -> uuid.UUID | None:
+        """Move a file or directory; a directory on storage that copies to move (buckets)
+        moves in a background task, whose id comes back if it outlasts the request."""
         folder = await self.folders.get(p, name, access.MOVE)
-        delta = await self.folders.volume(folder.host).move(
-            ref_of(folder), clean_relpath(src), clean_relpath(dst)
-        )
+        s, d = clean_relpath(src), clean_relpath(dst)
+        if self.moves is not None and await self.moves.needs_task(folder, s):
+            return await self.moves.move(folder, s, d)
+        delta = await self.folders.volume(folder.host).move(ref_of(folder), s, d)
         async with self.engine.begin() as conn:
             await add_usage(conn, folder.id, delta)
+        self.events.files_changed(folder.id)  # two directories may have changed
+        return None
 
     async def rename(self, p: Principal, name: str, target: str, new_name: str) -> None:
         folder = await self.folders.get(p, name, access.MOVE)
         await self.folders.volume(folder.host).rename(
             ref_of(folder), clean_relpath(target), check_name(new_name, "new name")
         )
+        self.events.files_changed(folder.id, str(clean_relpath(target).parent))
 
     async def delete(self, p: Principal, name: str, files: list[str], recursive: bool) -> int:
         if not files:
@@ -86,6 +98,8 @@ class FileService:
         delta = await self.folders.volume(folder.host).delete(ref_of(folder), rels, recursive)
         async with self.engine.begin() as conn:
             await add_usage(conn, folder.id, delta)
+        dirs = {str(r.parent) for r in rels}
+        self.events.files_changed(folder.id, dirs.pop() if len(dirs) == 1 else None)
         return len(rels)
 
     # ---- transfer grants ---------------------------------------------------------------

@@ -52,6 +52,10 @@ class VFolder:
     num_files: int
     cur_size: int
     location: str = ""
+    # A read-only folder refuses every write (a bucket imported read-only).
+    read_only: bool = False
+    # An imported bucket or prefix: endpoint, bucket, prefix, access key, sealed secret.
+    storage_meta: dict[str, Any] | None = None
     # Filled per caller: how they stand to it, the permission they hold, whether they own it.
     relation: Relation = Relation.OUTSIDER
     caller_permission: Permission | None = None
@@ -70,4 +74,11 @@ class VFolder:
 
     def view(self) -> FolderView:
         """What the permission decision needs to know of this folder."""
-        return FolderView(self.name, self.host, self.status, self.relation, self.caller_permission)
+        return FolderView(
+            self.name,
+            self.host,
+            self.status,
+            self.relation,
+            self.caller_permission,
+            self.read_only,
+        )

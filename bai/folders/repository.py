@@ -13,7 +13,7 @@ from bai.access import Principal, Relation, folder_permission, owns, relation, v
 from bai.db import tables as t
 from bai.enums import FolderStatus, Ownership
 from bai.folders.models import VFolder
-from bai.storage.base import FolderRef, UsageDelta
+from bai.storage.base import BucketSource, FolderRef, UsageDelta
 
 v = t.vfolders
 
@@ -27,7 +27,22 @@ def _aware(ts: datetime | None) -> datetime | None:
 
 
 def ref_of(f: VFolder) -> FolderRef:
-    return FolderRef(f.scope_hex, f.id, f.location)
+    return FolderRef(f.scope_hex, f.id, f.location, source_of(f))
+
+
+def source_of(f: VFolder) -> BucketSource | None:
+    """The imported bucket behind a folder (None for data the node created)."""
+    meta = f.storage_meta
+    if not meta:
+        return None
+    return BucketSource(
+        bucket=str(meta["bucket"]),
+        prefix=str(meta.get("prefix", "")),
+        endpoint=meta.get("endpoint"),
+        access_key=meta.get("access_key"),
+        secret_sealed=meta.get("secret_sealed"),
+        read_only=f.read_only,
+    )
 
 
 async def member_projects(conn: AsyncConnection, user_id: uuid.UUID) -> set[uuid.UUID]:
@@ -91,6 +106,8 @@ def _to_folder(r: Any, p: Principal | None, projects: set[uuid.UUID]) -> VFolder
         num_files=r.num_files,
         cur_size=r.cur_size,
         location=r.location,
+        read_only=bool(r.read_only),
+        storage_meta=r.storage_meta,
         relation=rel,
         caller_permission=folder_permission(rel, r.permission, r.granted),
         is_owner=owns(rel),
@@ -185,6 +202,8 @@ async def insert_folder(
     cloneable: bool,
     status: str,
     location: str,
+    read_only: bool = False,
+    storage_meta: dict[str, Any] | None = None,
 ) -> None:
     ts = now()
     await conn.execute(
@@ -207,5 +226,7 @@ async def insert_folder(
             num_files=0,
             cur_size=0,
             location=location,
+            read_only=read_only,
+            storage_meta=storage_meta,
         )
     )

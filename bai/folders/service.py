@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bai import access
 from bai.access import FolderAction, Principal, check_folder_action, check_host_permission
 from bai.db import tables as t
-from bai.enums import HostPermission
+from bai.enums import FolderStatus, HostPermission
 from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from bai.folders.clone import clone_tree
+from bai.folders.events import EventHub
 from bai.folders.fileio import FileIO
 from bai.folders.filters import FolderFilter
 from bai.folders.models import (
@@ -42,6 +43,7 @@ from bai.folders.repository import (
 )
 from bai.folders.tasks import TaskContext, TaskRunner
 from bai.hosts import HostService
+from bai.sessions.records import live_holders
 from bai.storage.base import Volume
 
 log = logging.getLogger("bai.folders")
@@ -59,6 +61,8 @@ def scope_hex_of(scope_id: str) -> str:
 
 
 class FolderService:
+    events = EventHub()  # nobody listens to this one; a node gives its services its own hub
+
     def __init__(
         self,
         engine: AsyncEngine,
@@ -210,6 +214,7 @@ class FolderService:
             async with self.engine.begin() as conn:
                 await conn.execute(v.delete().where(v.c.id == folder_id))
             raise
+        self.events.folder_changed(folder_id)
         return await self.get(p, str(folder_id))
 
     async def _insert(self, **values: Any) -> None:
@@ -277,6 +282,7 @@ class FolderService:
             raise Conflict(
                 f"a folder named {new_name!r} already exists; choose another name"
             ) from None
+        self.events.folder_changed(folder.id)
         return await self.get(p, str(folder.id))
 
     async def update_options(
@@ -303,20 +309,33 @@ class FolderService:
         if values:
             async with self.engine.begin() as conn:
                 await conn.execute(v.update().where(v.c.id == folder.id).values(**values))
+            self.events.folder_changed(folder.id)
         return await self.get(p, str(folder.id))
 
     # ---- trash and deletion ----------------------------------------------------------------
 
     async def trash(self, p: Principal, ident: str) -> VFolder:
-        folder = await self.get(p, ident, access.TRASH)
+        folder = await self.get(p, ident)
+        # Only the owner learns which sessions hold it; others get the plain refusal below.
+        if folder.status == FolderStatus.MOUNTED and access.owns(folder.relation):
+            async with self.engine.connect() as conn:
+                holders = await live_holders(conn, folder.id)
+            if holders:
+                raise Conflict(
+                    f"folder {folder.name!r} is mounted by session(s) {', '.join(holders)}; "
+                    "destroy them (`bai session destroy NAME`) before moving it to the trash"
+                )
+        check_folder_action(p, access.TRASH, folder.view())
         async with self.engine.begin() as conn:
             await set_status(conn, folder.id, DELETE_PENDING)
+        self.events.folder_changed(folder.id)
         return await self.get(p, str(folder.id))
 
     async def restore(self, p: Principal, ident: str) -> VFolder:
         folder = await self.get(p, ident, access.RESTORE)
         async with self.engine.begin() as conn:
             await set_status(conn, folder.id, READY)
+        self.events.folder_changed(folder.id)
         return await self.get(p, str(folder.id))
 
     async def delete_forever(self, p: Principal, ident: str) -> uuid.UUID:
@@ -325,6 +344,7 @@ class FolderService:
             await set_status(conn, folder.id, DELETE_ONGOING)
             task_id = await self.tasks.submit(conn, "delete", folder.id)
         self.tasks.wake()
+        self.events.folder_changed(folder.id)
         return task_id
 
     async def purge(self, p: Principal, ident: str) -> None:
@@ -335,6 +355,7 @@ class FolderService:
         await vol.remove_folder(ref_of(folder))  # finishes a deletion that errored
         async with self.engine.begin() as conn:
             await conn.execute(v.delete().where(v.c.id == folder.id))
+        self.events.folder_changed(folder.id)
 
     async def _any_folder(self, p: Principal, ident: str) -> VFolder:
         """For administrators: any folder by id, else one they see by name."""
@@ -358,10 +379,12 @@ class FolderService:
         await self.volume(folder.host).remove_folder(ref_of(folder))
         async with self.engine.begin() as conn:
             await set_status(conn, folder.id, DELETE_COMPLETE, num_files=0, cur_size=0)
+        self.events.folder_changed(folder.id)
 
     async def _fail_delete(self, ctx: TaskContext, exc: BaseException) -> None:
         async with self.engine.begin() as conn:
             await set_status(conn, ctx.folder_id, DELETE_ERROR)
+        self.events.folder_changed(ctx.folder_id)
 
     # ---- clone -----------------------------------------------------------------------------
 
@@ -431,6 +454,7 @@ class FolderService:
                 await set_status(conn, src.id, CLONING)
             task_id = await self.tasks.submit(conn, "clone", src.id, target_id)
         self.tasks.wake()
+        self.events.folder_changed(target_id)
         return await self.get(p, str(target_id)), task_id
 
     async def _run_clone(self, ctx: TaskContext) -> None:
@@ -448,6 +472,7 @@ class FolderService:
         async with self.engine.begin() as conn:
             await set_status(conn, dst.id, READY)
             await self._end_cloning(conn, src.id)
+        self.events.folder_changed(dst.id)
 
     @staticmethod
     async def _end_cloning(conn: AsyncConnection, folder_id: uuid.UUID) -> None:
@@ -480,3 +505,5 @@ class FolderService:
             await self._end_cloning(conn, ctx.folder_id)
             if ctx.target_id is not None:
                 await set_status(conn, ctx.target_id, ERROR)
+        if ctx.target_id is not None:
+            self.events.folder_changed(ctx.target_id)

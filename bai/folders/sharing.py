@@ -19,6 +19,7 @@ from bai.access import Principal
 from bai.db import tables as t
 from bai.enums import Ownership
 from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from bai.folders.events import EventHub
 from bai.folders.models import DELETE_STATES, NAME_HOLDING, PERMISSIONS, VFolder
 from bai.folders.repository import folder_by_id, member_projects, now, visible_folders
 from bai.folders.service import FolderService
@@ -103,6 +104,8 @@ async def pending_invitations(conn: AsyncConnection, user_id: uuid.UUID) -> int:
 
 
 class SharingService:
+    events = EventHub()  # nobody listens to this one; a node gives its services its own hub
+
     def __init__(self, engine: AsyncEngine, folders: FolderService) -> None:
         self.engine = engine
         self.folders = folders
@@ -153,6 +156,7 @@ class SharingService:
                         modified_at=ts,
                     )
                 )
+        self.events.invitation_changed(folder.id, [p.email, *users])
         return list(users)
 
     async def _active_users(self, conn: AsyncConnection, emails: list[str]) -> dict[str, uuid.UUID]:
@@ -218,6 +222,7 @@ class SharingService:
             except sa.exc.IntegrityError:
                 raise Conflict(f"folder {i.folder_name!r} is already shared with you") from None
             await self._set_state(conn, i.id, ACCEPTED)
+        self.events.invitation_changed(i.folder_id, [i.inviter, i.invitee])
         return i
 
     async def delete_invitation(self, p: Principal, inv_id: str) -> str:
@@ -233,6 +238,7 @@ class SharingService:
                     f"no pending invitation {inv_id}; `bai vfolder invitations` lists yours"
                 )
             await self._set_state(conn, i.id, state)
+        self.events.invitation_changed(i.folder_id, [i.inviter, i.invitee])
         return state
 
     async def update_invitation(self, p: Principal, inv_id: str, perm: str) -> Invitation:
@@ -277,6 +283,7 @@ class SharingService:
             await conn.execute(
                 share.delete().where(share.c.folder_id == folder_id, share.c.user_id.in_(users))
             )
+        self.events.folder_changed(folder_id)  # those who lost it still hear of it, once
 
     # ---- per-user overrides (project folders) and revocation ---------------------------------
 
@@ -305,6 +312,7 @@ class SharingService:
                         folder_id=folder.id, user_id=uid, permission=perm, created_at=now()
                     )
                 )
+        self.events.folder_changed(folder.id)
         return list(users)
 
     async def unshare(self, p: Principal, ident: str, emails: list[str]) -> list[str]:

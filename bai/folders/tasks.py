@@ -12,7 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +38,7 @@ class TaskContext:
     target_id: uuid.UUID | None
     current: int = 0
     total: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
 
     def progress(self, current: int, total: int) -> None:
         # Called from worker threads; plain attribute writes, flushed by the heartbeat.
@@ -67,6 +68,7 @@ class TaskRunner:
         kind: str,
         folder_id: uuid.UUID,
         target_id: uuid.UUID | None = None,
+        params: dict[str, Any] | None = None,
     ) -> uuid.UUID:
         """Queue a task inside the caller's transaction; it starts after the commit."""
         task_id = uuid.uuid4()
@@ -81,12 +83,25 @@ class TaskRunner:
                 total=0,
                 message="",
                 created_at=now(),
+                params=params,
             )
         )
         return task_id
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def wait(self, task_id: uuid.UUID, timeout: float) -> dict[str, Any] | None:
+        """The task once it has ended, or None if it is still going after `timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            task = await self.get(task_id)
+            if task["status"] in ("done", "failed"):
+                return task
+            if loop.time() >= deadline:
+                return None
+            await asyncio.sleep(0.1)
 
     async def get(self, task_id: uuid.UUID) -> dict[str, Any]:
         async with self.engine.connect() as conn:
@@ -175,7 +190,9 @@ class TaskRunner:
                     .values(status="running", claimed_by=self.node_id, heartbeat_at=now())
                 )
                 if res.rowcount == 1:
-                    return TaskContext(row.id, row.kind, row.folder_id, row.target_id)
+                    return TaskContext(
+                        row.id, row.kind, row.folder_id, row.target_id, params=row.params or {}
+                    )
         return None
 
     async def _run(self, ctx: TaskContext) -> None:

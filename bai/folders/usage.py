@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bai.access import Principal, require_admin
 from bai.db import tables as t
 from bai.errors import BaiError, NotFound
+from bai.folders.events import EventHub
 from bai.folders.models import DELETE_STATES
 from bai.folders.repository import folder_by_id, now, ref_of
 from bai.hosts import HostService
@@ -56,6 +57,8 @@ class Reconciled:
 
 
 class UsageService:
+    events = EventHub()  # nobody listens to this one; a node gives its services its own hub
+
     def __init__(self, engine: AsyncEngine, hosts: HostService) -> None:
         self.engine = engine
         self.hosts = hosts
@@ -116,6 +119,10 @@ class UsageService:
                 "reconciled folder %s: corrected %+d files, %+d bytes", folder_id, d_files, d_bytes
             )
         return Reconciled(folder_id, result.files, result.bytes, d_files, d_bytes, seconds, True)
+
+    def mark(self, folder_id: uuid.UUID) -> None:
+        """Have a folder walked soon (by the flush loop, off every request path)."""
+        self._dirty[folder_id] = time.monotonic()
 
     async def reconcile_for(
         self, p: Principal, folder_id: uuid.UUID | None, host: str | None
@@ -186,6 +193,8 @@ class UsageService:
         async with self.engine.connect() as conn:
             for fid in await conn.scalars(query):
                 self._dirty[fid] = stamp
+                if "*" not in locations:  # "*" is a rescan, not news of a change
+                    self.events.files_changed(fid)
 
     async def _rescan_loop(self) -> None:
         """Every folder is rescanned at start and then every RESCAN_INTERVAL, bounded by the

@@ -17,11 +17,13 @@ import click
 import uvicorn
 
 from bai import __version__
+from bai.agent import BwrapRunner
 from bai.config import NodeConfig, load_config
 from bai.errors import ConfigError
 from bai.folders.sftp_sessions import SftpEndpoint
 from bai.node import Node, write_client_env
 from bai.server.http.app import create_app
+from bai.server.http.protocol import BaiHttpProtocol
 from bai.server.sftp import SftpService
 
 
@@ -76,12 +78,15 @@ async def _serve(config: NodeConfig) -> None:
     try:
         async with Node(config) as node:
             env_path = write_client_env(config, node.bootstrap)
+            node.sessions.attach(BwrapRunner())  # the agent: sessions in bubblewrap
             sftp = SftpService(node, config.host, config.sftp_port) if config.sftp.enabled else None
             endpoint = await sftp.start() if sftp is not None else None
             # Transports attach to the running node; stopping them leaves it to `async with`.
             server = _NodeServer(
                 uvicorn.Config(
                     create_app(node),
+                    # httptools' protocol plus zero-copy downloads and direct upload reads.
+                    http=BaiHttpProtocol,
                     log_level=config.log_level,
                     access_log=False,
                     lifespan="on",

@@ -15,10 +15,10 @@ import asyncio
 import enum
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from bai.config import VolumeConfig
 from bai.errors import NotSupported
@@ -50,13 +50,32 @@ class Capacity:
 
 
 @dataclass(frozen=True)
+class BucketSource:
+    """An existing bucket, or a prefix of one, imported as a folder (the seed's metadata
+    column): the node did not create its data, so it never deletes it. The secret key stays
+    sealed with the node secret until the backend needs it (`Volume.use_cipher`)."""
+
+    bucket: str
+    prefix: str = ""  # "" (the whole bucket) or "some/dir/"
+    endpoint: str | None = None  # None: the volume's endpoint
+    access_key: str | None = None  # None: the volume's credentials
+    secret_sealed: str | None = field(default=None, repr=False)
+    read_only: bool = False
+
+    @property
+    def location(self) -> str:
+        return f"{self.bucket}/{self.prefix}"
+
+
+@dataclass(frozen=True)
 class FolderRef:
     """Where a folder's data lives: its quota scope, its id and its location in the volume
-    (from `Volume.locate`, stored on the folder's row)."""
+    (from `Volume.locate`, stored on the folder's row); `source` for an imported bucket."""
 
     scope_hex: str
     id: uuid.UUID
     location: str
+    source: BucketSource | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,10 @@ class ScanResult:
     complete: bool  # False when the deadline cut the walk short
 
 
+# (done, total) of a long operation, called as it goes (from any thread).
+Progress = Callable[[int, int], None]
+
+
 class ReadHandle(ABC):
     """An open file of a folder. Opening checked that it is a regular file inside the
     folder; reads never block on anything but the storage. `ref` and `rel` say where it
@@ -111,6 +134,11 @@ class ReadHandle(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    def fileno(self) -> int | None:
+        """The open file's descriptor, for zero-copy sending (sendfile); None where the bytes
+        only come as a stream (an object store)."""
+        return None
 
     async def __aenter__(self) -> ReadHandle:
         return self
@@ -157,6 +185,14 @@ class UploadHandle(ABC):
         """Release what the handle holds open; the upload itself stays (resumable)."""
 
 
+class SecretCipher(Protocol):
+    """Opens secrets sealed with the node secret (`bai.secrets.NodeSecret`)."""
+
+    def encrypt(self, plain: str) -> str: ...
+
+    def decrypt(self, token: str) -> str: ...
+
+
 class Volume(ABC):
     backend: ClassVar[str]
     capabilities: ClassVar[Capability]
@@ -164,8 +200,13 @@ class Volume(ABC):
     def __init__(self, config: VolumeConfig) -> None:
         self.config = config
         self.name = config.name
+        self.cipher: SecretCipher | None = None
         self._mounts: dict[uuid.UUID, tuple[int, Path]] = {}
         self._mount_lock = asyncio.Lock()
+
+    def use_cipher(self, cipher: SecretCipher) -> None:
+        """Give the backend the node's cipher for credentials sealed on folder rows."""
+        self.cipher = cipher
 
     def has(self, cap: Capability) -> bool:
         return cap in self.capabilities
@@ -182,6 +223,9 @@ class Volume(ABC):
     @abstractmethod
     async def init(self) -> None:
         """Prepare the volume at node start (create its root, check it is usable)."""
+
+    async def close(self) -> None:  # noqa: B027
+        """Release what the volume holds at node shutdown (FUSE mounts); most hold nothing."""
 
     @abstractmethod
     async def capacity(self) -> Capacity:
@@ -222,9 +266,16 @@ class Volume(ABC):
     ) -> None: ...
 
     @abstractmethod
-    async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> UsageDelta:
+    async def move(
+        self,
+        ref: FolderRef,
+        src: PurePosixPath,
+        dst: PurePosixPath,
+        progress: Progress | None = None,
+    ) -> UsageDelta:
         """Move like `mv` (into `dst` when it is a directory, replacing a file there);
-        atomic where ATOMIC_RENAME. The delta counts a replaced file."""
+        atomic where ATOMIC_RENAME. The delta counts a replaced file. A backend that copies
+        (no ATOMIC_RENAME) reports (objects done, objects in all) through `progress`."""
 
     @abstractmethod
     async def rename(self, ref: FolderRef, src: PurePosixPath, new_name: str) -> None: ...
@@ -274,17 +325,28 @@ class Volume(ABC):
         """Remove staged data of every upload whose id is not in `keep` (S3: abort the
         multipart uploads); the number removed."""
 
+    # ---- imported buckets
+    async def check_source(self, source: BucketSource) -> None:
+        """Check that an existing bucket (or prefix) can be imported: it exists and the
+        credentials reach it. Backends without buckets refuse."""
+        raise NotSupported(
+            f"storage host {self.name!r} ({self.backend}) has no buckets to import; "
+            "import into a minio host"
+        )
+
     # ---- mounts for sessions: reference-counted, so two sessions share one mount
-    async def acquire_mount(self, ref: FolderRef) -> Path:
+    async def acquire_mount(self, ref: FolderRef, read_only: bool = False) -> Path:
         """A host path that shows the folder (bind it into a sandbox); held until
-        `release_mount` is called as many times."""
+        `release_mount` is called as many times. `read_only` asks for a mount that refuses
+        writes where the backend mounts (s3fs); a bind mount is made read-only by the
+        sandbox."""
         async with self._mount_lock:
             held = self._mounts.get(ref.id)
             count, path = held if held is not None else (0, await self._mount(ref))
             self._mounts[ref.id] = (count + 1, path)
             return path
 
-    async def release_mount(self, ref: FolderRef) -> None:
+    async def release_mount(self, ref: FolderRef, read_only: bool = False) -> None:
         async with self._mount_lock:
             count, path = self._mounts.get(ref.id, (0, Path()))
             if count <= 1:

@@ -111,6 +111,9 @@ class FdReadHandle(ReadHandle):
             pos += len(chunk)
             yield chunk
 
+    def fileno(self) -> int | None:
+        return self.fd if self.fd >= 0 else None
+
     async def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)

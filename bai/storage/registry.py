@@ -9,9 +9,14 @@ from bai.config import VolumeConfig
 from bai.errors import ConfigError
 from bai.storage.base import Volume
 from bai.storage.btrfs import BtrfsVolume
+from bai.storage.buckets import MinioVolume
 from bai.storage.vfs import VfsVolume
 
-BACKEND_CLASSES: dict[str, type[Volume]] = {"vfs": VfsVolume, "btrfs": BtrfsVolume}
+BACKEND_CLASSES: dict[str, type[Volume]] = {
+    "vfs": VfsVolume,
+    "btrfs": BtrfsVolume,
+    "minio": MinioVolume,
+}
 
 
 async def open_volumes(configs: dict[str, VolumeConfig]) -> dict[str, Volume]:

@@ -34,6 +34,7 @@ from bai.storage.base import (
     Capacity,
     Entry,
     FolderRef,
+    Progress,
     ReadHandle,
     ScanResult,
     UploadHandle,
@@ -210,7 +211,13 @@ class VfsVolume(ConfinedTree, Volume):
 
         await asyncio.to_thread(work)
 
-    async def move(self, ref: FolderRef, src: PurePosixPath, dst: PurePosixPath) -> UsageDelta:
+    async def move(
+        self,
+        ref: FolderRef,
+        src: PurePosixPath,
+        dst: PurePosixPath,
+        progress: Progress | None = None,  # one rename(2): nothing to report
+    ) -> UsageDelta:
         if is_top(src):
             raise InvalidRequest("cannot move the folder's top directory")
 

@@ -10,12 +10,20 @@ from bai import __version__
 from bai.node import Node
 from bai.server.http.auth import SKIP_AUTH, KeypairAuthMiddleware
 from bai.server.http.controllers.admin import AdminController
+from bai.server.http.controllers.buckets import BucketsController
+from bai.server.http.controllers.dotfiles import (
+    DomainDotfilesController,
+    GroupDotfilesController,
+    UserDotfilesController,
+)
+from bai.server.http.controllers.events import EventsController
 from bai.server.http.controllers.files import FilesController
 from bai.server.http.controllers.folders import FoldersController
 from bai.server.http.controllers.gql import GqlController
 from bai.server.http.controllers.hosts import HostsController
 from bai.server.http.controllers.quota import QuotaController
 from bai.server.http.controllers.root import RootController
+from bai.server.http.controllers.sessions import SessionsController, stream_execute
 from bai.server.http.controllers.sftp import SftpSessionsController, SshKeypairController
 from bai.server.http.controllers.sharing import SharingController
 from bai.server.http.controllers.tasks import TasksController
@@ -33,6 +41,7 @@ def create_app(node: Node) -> Litestar:
             RootController,
             HostsController,
             AdminController,
+            BucketsController,
             FoldersController,
             FilesController,
             TransfersController,
@@ -42,6 +51,12 @@ def create_app(node: Node) -> Litestar:
             SshKeypairController,
             SftpSessionsController,
             SharingController,
+            SessionsController,
+            stream_execute,
+            UserDotfilesController,
+            GroupDotfilesController,
+            DomainDotfilesController,
+            EventsController,
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -65,7 +65,8 @@ async def verify(services: Node, conn: ASGIConnection[Any, Any, Any, Any]) -> Pr
     record = await services.accounts.auth_record(access_key)
     expected = signing.signature(
         record.secret_key,
-        method=conn.scope["method"],  # type: ignore[typeddict-item]
+        # A WebSocket scope has no method; the client signs its upgrade request as GET.
+        method=str(conn.scope.get("method", "GET")),
         target=raw_target(conn.scope),
         date=date,
         host=headers.get("host", ""),

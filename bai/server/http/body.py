@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Request
 
 from bai.errors import InvalidRequest
+from bai.server.http.protocol import READINTO, ReadInto
 
 
 async def json_body(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -36,3 +37,11 @@ def field(data: dict[str, Any], key: str, kind: type, default: Any = ...) -> Any
     if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
         raise InvalidRequest(f"field {key!r} must be {kind.__name__}", data={key: repr(value)})
     return value
+
+
+def body_reader(request: Request[Any, Any, Any]) -> ReadInto | None:
+    """Read the request body straight into the caller's buffers, where the server offers it
+    (`bai.server.http.protocol`); None means use `request.stream()`."""
+    extensions: dict[str, Any] = request.scope.get("extensions") or {}
+    ext: dict[str, ReadInto] | None = extensions.get(READINTO)
+    return None if ext is None else ext["readinto"]

@@ -67,6 +67,8 @@ def folder_info(f: VFolder) -> api.FolderInfo:
         num_files_camel=f.num_files,
         cur_size=f.cur_size,
         automount=f.name.startswith("."),
+        read_only=f.read_only,
+        bucket=f.location if f.storage_meta else None,
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -104,9 +104,13 @@ class FilesController(Controller):
         services: Services,
         name: FromPath[str],
         data: JSONBody[api.MoveFileRequest],
-    ) -> api.MoveFileResult:
-        await services.files.move(principal, name, data.src, data.dst)
-        return api.MoveFileResult(src=data.src, dst=data.dst)
+    ) -> Response[api.MoveFileResult]:
+        """Move a file or directory (into `dst` if it is a directory). On a bucket a large
+        directory moves in a background task: 202 with its `task_id` if it outlasts this
+        request (`/tasks/{id}` has its progress)."""
+        task_id = await services.files.move(principal, name, data.src, data.dst)
+        body = api.MoveFileResult(src=data.src, dst=data.dst, task_id=task_id)
+        return Response(body, status_code=200 if task_id is None else 202)
 
     @post("/rename-file", operation_id="renameFile", status_code=200)
     async def rename(

@@ -12,7 +12,9 @@ from bai import api
 from bai.access import Relation, require_admin
 from bai.errors import BaiError
 from bai.folders import gql
+from bai.server.http.controllers.sessions import answer_gql
 from bai.server.http.deps import Caller, Services
+from bai.sessions.gql import SESSION_ROOTS
 
 
 def _count(variables: dict[str, Any], key: str, default: int) -> int:
@@ -55,6 +57,9 @@ class GqlController(Controller):
             if root in gql.FOLDER_ROOTS:
                 items = await self._folders(principal, services, root, fields, variables)
                 return api.GqlResponse(data={root: items})
+            if root in SESSION_ROOTS:
+                root, answer = await answer_gql(principal, services, data.query, variables)
+                return api.GqlResponse(data={root: answer})
             if root in gql.STORAGE_ROOTS:
                 require_admin(principal)
                 volumes = await self._storage(services, root, fields, variables)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import quote
@@ -32,9 +31,11 @@ from bai.errors import Conflict, InvalidRequest
 from bai.folders.files import FileService
 from bai.paths import clean_relpath
 from bai.server.http.auth import SKIP_AUTH
+from bai.server.http.body import body_reader
 from bai.server.http.deps import Services, Tokens
+from bai.server.http.fileresponse import FileBody
 from bai.server.http.tokens import TransferClaims
-from bai.storage.base import Entry, ReadHandle
+from bai.storage.base import Entry
 
 TUS_VERSION = api.TUS_VERSION
 MAX_UPLOAD = 1 << 50
@@ -54,12 +55,6 @@ def _validators(entry: Entry) -> tuple[str, str]:
     last_modified = formatdate(entry.modified, usegmt=True)
     etag = f'"{entry.size:x}-{int(entry.modified * 1_000_000):x}"'
     return last_modified, etag
-
-
-async def _read_all(reader: ReadHandle, start: int, end: int) -> AsyncIterator[bytes]:
-    async with reader:
-        async for chunk in reader.read(start, end):
-            yield chunk
 
 
 def _disposition(name: str) -> str:
@@ -122,7 +117,7 @@ class RangeNotSatisfiable(Exception):
 
 
 async def _patch(
-    files: FileService, claims: TransferClaims, offset: int, body: AsyncIterator[bytes]
+    files: FileService, claims: TransferClaims, offset: int, request: Request[Any, Any, Any]
 ) -> int:
     pending, handle = await files.resume_upload(claims.access_key, claims.upload_id)
     try:
@@ -133,7 +128,14 @@ async def _patch(
                 f"upload offset {offset} does not match the {have} bytes received",
                 data={"offset": have},
             )
-        end = await handle.write_stream(offset, body, limit=pending.size)
+        readinto = body_reader(request)
+        if readinto is not None:  # straight from the socket into large reused buffers
+            length = int(request.headers.get("content-length", "0"))
+            if offset + length > pending.size:
+                raise InvalidRequest(f"upload goes past its declared size of {pending.size} bytes")
+            end = await handle.write_from(offset, readinto, limit=pending.size)
+        else:
+            end = await handle.write_stream(offset, request.stream(), limit=pending.size)
         if end == pending.size:
             await handle.commit()
         return end
@@ -181,7 +183,7 @@ class TransfersController(Controller):
             raise Conflict("another request is already writing to this upload; retry later")
         _writing.add(claims.upload_id)
         try:
-            offset = await _patch(services.files, claims, int(raw), request.stream())
+            offset = await _patch(services.files, claims, int(raw), request)
         finally:
             _writing.discard(claims.upload_id)
         return Response(
@@ -241,13 +243,8 @@ class TransfersController(Controller):
             start, end = rng
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-        headers["Content-Length"] = str(end - start)
-        return Stream(
-            _read_all(reader, start, end),
-            status_code=status,
-            media_type="application/octet-stream",
-            headers=headers,
-        )
+        # Sent with sendfile(2) from the descriptor opened (and checked) above.
+        return FileBody(reader, start, end, status_code=status, headers=headers)
 
     @head("/download", operation_id="downloadHead")
     async def download_head(
