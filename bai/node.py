@@ -118,6 +118,9 @@ class Node:
         self.engine = create_engine(sqlite_url(config.data_dir / "bai.db"))
         try:
             await migrate(self.engine)
+            for name in ("bai.db", "bai.db-wal", "bai.db-shm"):
+                with contextlib.suppress(OSError):
+                    (config.data_dir / name).chmod(0o600)
             self.accounts = AccountService(self.engine, self.secret)
             self.bootstrap = await self.accounts.bootstrap(
                 config.admin_email, {n: v.backend for n, v in self.volumes.items()}
@@ -198,6 +201,9 @@ def prepare_data_dir(config: NodeConfig) -> None:
         raise ConfigError(f"{data}: data directory path exists and is not a directory")
     try:
         data.mkdir(parents=True, exist_ok=True)
+        # Only the node goes in: the database, secrets and folders (with whatever sessions
+        # put there) are nobody else's business on this host.
+        data.chmod(0o700)
     except OSError as e:
         raise ConfigError(f"{data}: cannot create the data directory: {e.strerror}") from None
     node_toml = data / "node.toml"

@@ -11,9 +11,11 @@ and curl uploading to it. Against those it times, on loopback and the same disk:
   sending one request per file to nginx (keep-alive, the strongest plain-HTTP anchor);
 - the fsync that the node does before an upload appears (nginx's dav does none), alone.
 
-Each figure is the median of `--rounds` rounds (whole commands, process start-up included).
+Each figure is the median of `--rounds` rounds (`--small-rounds` for the many files, which
+take minutes each); whole commands, process start-up included.
 
     .venv/bin/python -m bench.transfer [--size-mib 1024] [--rounds 3] [--files 10000]
+                                       [--small-rounds 1]
 """
 
 from __future__ import annotations
@@ -165,6 +167,9 @@ class Bench:
         # Part of every `bai` figure below (whole commands); shown so it can be told apart.
         t["bai start-up (a --help)"] = timed(lambda: self.bai(["vfolder", "download", "--help"]))
         curl = ["curl", "-sSf", "-o", str(self.out / "x.bin")]
+        # Both files start in the page cache (the node's arrived with direct I/O, past it).
+        for url in (self.nginx.url(mb), node_url):
+            run(["curl", "-sSf", "-o", "/dev/null", url])
         t["nginx → curl"] = timed(lambda: run([*curl, self.nginx.url(mb)]), c)
         t["node → curl"] = timed(lambda: run([*curl, node_url]), c)
         t["bai download"] = timed(
@@ -180,21 +185,21 @@ class Bench:
         t["backend.ai upload"] = timed(
             lambda: self.official_cli(["vfolder", "upload", "bench", mb], cwd=self.work)
         )
-        t["fsync of the upload"] = self.fsync_cost()
+        # The node's upload is durable (fsync before the file appears); nginx's is not. What
+        # durability costs on this disk, through the page cache, as the same file's copy:
+        t["dd to page cache"] = self.dd(fsync=False)
+        t["dd + fsync (durable)"] = self.dd(fsync=True)
         return t
 
-    def fsync_cost(self) -> float:
-        """What the node's fsync-before-commit costs: a fresh copy written, then fsynced."""
-        target = self.work / "fsync.bin"
-        run(["dd", f"if={self.src}", f"of={target}", "bs=8M", "status=none"])
-        fd = os.open(target, os.O_RDONLY)
-        try:
-            t0 = time.perf_counter()
-            os.fsync(fd)
-            return time.perf_counter() - t0
-        finally:
-            os.close(fd)
-            target.unlink()
+    def dd(self, fsync: bool) -> float:
+        target = self.work / "dd.bin"
+        conv = ["conv=fsync"] if fsync else []
+        secs = timed(
+            lambda: run(["dd", f"if={self.src}", f"of={target}", "bs=8M", "status=none", *conv]),
+            os.sync,  # nothing else's writeback in the way
+        )
+        target.unlink()
+        return secs
 
     # ---- many small files
     def many(self) -> dict[str, float]:
@@ -275,6 +280,7 @@ def main() -> None:
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--files", type=int, default=10_000)
+    ap.add_argument("--small-rounds", type=int, default=1, help="rounds of the many-files part")
     args = ap.parse_args()
     if shutil.which("nginx") is None:
         raise SystemExit("nginx is not installed (Debian: apt-get install nginx-light)")
@@ -285,7 +291,7 @@ def main() -> None:
         big = [bench.big() for _ in range(args.rounds)]
         report(f"One file of {args.size_mib} MiB on loopback", big, bench.size / 1e6, "MB/s")
         if args.files:
-            many = [bench.many() for _ in range(args.rounds)]
+            many = [bench.many() for _ in range(args.small_rounds)]
             report(f"{args.files:,} files of 10 KiB", many, args.files, "files/s")
         ratios()
     finally:

@@ -54,7 +54,7 @@ def write_dotfiles(home: Path, dotfiles: Sequence[DotfileEntry]) -> None:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(f.data)
-            os.fchmod(out.fileno(), f.permission & 0o7777)
+            os.fchmod(out.fileno(), f.permission & 0o777)  # never setuid/setgid
 
 
 class BwrapRunner:
@@ -149,7 +149,7 @@ class BwrapRunner:
 
 async def _pump(stream: asyncio.StreamReader, name: str, sink: OutputSink) -> None:
     while chunk := await stream.read(CHUNK):
-        sink(name, chunk)
+        await sink(name, chunk)
 
 
 __all__ = ["GID", "UID", "BwrapRunner", "write_dotfiles"]

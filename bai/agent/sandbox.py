@@ -39,18 +39,20 @@ def image_entries(rootfs: Path) -> list[tuple[str, str | None]]:
     return out
 
 
-def hidden_inside(spec: SandboxSpec, shown: set[str]) -> list[PurePosixPath]:
-    """Paths of the node (data directory, volumes) that the image root would show."""
-    out: list[PurePosixPath] = []
-    root = spec.image.rootfs
+def hidden_inside(spec: SandboxSpec, shown: set[str]) -> list[tuple[PurePosixPath, bool]]:
+    """(path, is a directory) of what of the node (data directory, volumes, its config
+    file) the image root would show."""
+    out: list[tuple[PurePosixPath, bool]] = []
+    root = spec.image.rootfs.resolve()
     for host in spec.hidden:
         if not host.is_relative_to(root) or host == root:
             continue
         inner = PurePosixPath("/") / host.relative_to(root)
-        if inner.parts[1] in shown and host.is_dir():
-            out.append(inner)
+        if inner.parts[1] in shown and (host.is_dir() or host.is_file()):
+            out.append((inner, host.is_dir()))
     # One tmpfs covers whatever lies below it too.
-    return [p for p in out if not any(p != q and p.is_relative_to(q) for q in out)]
+    dirs = [p for p, is_dir in out if is_dir]
+    return [(p, d) for p, d in out if not any(p != q and p.is_relative_to(q) for q in dirs)]
 
 
 def bwrap_argv(
@@ -88,8 +90,8 @@ def bwrap_argv(
             args += ["--ro-bind", str(rootfs / name), f"/{name}"]
     shown = {name for name, link in entries if link is None}
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
-    for inner in hidden_inside(spec, shown):
-        args += ["--tmpfs", str(inner)]
+    for inner, is_dir in hidden_inside(spec, shown):
+        args += ["--tmpfs", str(inner)] if is_dir else ["--ro-bind", "/dev/null", str(inner)]
     for path, is_dir in private:
         if path.parts[1] in shown:
             args += ["--tmpfs", str(path)] if is_dir else ["--ro-bind", "/dev/null", str(path)]

@@ -21,7 +21,7 @@ from bai.errors import InvalidRequest
 from bai.sizes import format_size, parse_size
 
 _BAR_EACH = 8  # up to this many files, one bar each, one after another
-_FILES_AT_ONCE = 32
+_FILES_AT_ONCE = 8
 
 
 @dataclass(frozen=True)

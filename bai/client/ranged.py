@@ -32,12 +32,26 @@ if TYPE_CHECKING:
     from bai.client.transfers import Progress
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-_SAVE_EVERY = 1.0  # seconds between records of each range's progress
+_SAVE_EVERY = 0.2  # seconds between records of each range's progress (a small write)
 RETRIES = 30
 BACKOFF_MAX = 5.0
 # A download whose answer keeps breaking off without a new byte is failing in the node, not
 # in the network: give up after this many tries instead of RETRIES.
 STALLS = 3
+
+
+class Live:
+    """The connections of one attempt, so that calling it off ends its threads at once."""
+
+    def __init__(self) -> None:
+        self.conns: set[Connection] = set()
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+        for conn in list(self.conns):  # a blocked receive returns at once
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
 
 
 class Changed(Exception):
@@ -130,11 +144,14 @@ class Problem(Exception):
         return from_problem(self.head.status, parsed)
 
 
-def _open(
-    url: httpx.URL, headers: dict[str, str], live: set[Connection]
-) -> tuple[Connection, Head]:
+def _open(url: httpx.URL, headers: dict[str, str], live: Live) -> tuple[Connection, Head]:
+    if live.stopped:
+        raise BrokeOff(0)  # called off before this range began
     conn = Connection(url)
-    live.add(conn)
+    live.conns.add(conn)
+    if live.stopped:  # called off while connecting (after `stop` looked at the set)
+        conn.close()
+        raise BrokeOff(0)
     try:
         conn.send_head("GET", {"Accept-Encoding": "identity", **headers})
         head = conn.read_head()
@@ -159,7 +176,7 @@ def _fetch(conn: Connection, fd: int, seg: Segment) -> None:
         conn.read_into(fd, base, seg.left, got, buf)
 
 
-def _resume(url: httpx.URL, validator: str, fd: int, seg: Segment, live: set[Connection]) -> None:
+def _resume(url: httpx.URL, validator: str, fd: int, seg: Segment, live: Live) -> None:
     first, last = seg.start + seg.done, seg.end - 1
     rng = {"Range": f"bytes={first}-{last}", "If-Range": validator}
     conn, head = _open(url, rng, live)
@@ -176,7 +193,7 @@ async def download(
     """One attempt: the file's size when it is all in `part`; raises `Changed`, `BrokeOff`
     (some bytes missing: try again), `OSError` (no connection) or a `BaiError`."""
     left = load(part, meta) if part.exists() and meta.exists() else None
-    live: set[Connection] = set()  # closed if this attempt is cancelled, to end its threads
+    live = Live()
     first: tuple[Connection, Head] | None = None
     if left is not None and left[1] is not None:
         validator, segs = left[0], left[1]
@@ -222,7 +239,14 @@ async def download(
                 first = None
             else:
                 jobs.append(asyncio.to_thread(_resume, url, plan.validator, fd, seg, live))
-        await _watch(asyncio.gather(*jobs), plan, meta, progress, live)
+        # Every range runs to its end (or its connection's): none may still write into the
+        # file once it is closed, so the first failure is raised after all have stopped.
+        results = await _watch(
+            asyncio.gather(*jobs, return_exceptions=True), plan, meta, progress, live
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise failed[0]
     finally:
         os.close(fd)
         if first is not None:
@@ -233,12 +257,12 @@ async def download(
 
 
 async def _watch(
-    work: asyncio.Future[list[None]],
+    work: asyncio.Future[list[BaseException | None]],
     plan: Plan,
     meta: Path,
     progress: Progress,
-    live: set[Connection],
-) -> None:
+    live: Live,
+) -> list[BaseException | None]:
     """Report progress while the ranges run, and record it now and then (and at the end,
     however it ends), so that a killed download resumes close to where it was."""
     last_save = asyncio.get_running_loop().time()
@@ -250,12 +274,10 @@ async def _watch(
             if plan.validator and now - last_save >= _SAVE_EVERY:
                 plan.save(meta)
                 last_save = now
-        work.result()
+        return work.result()
     finally:
         if not work.done():
-            for conn in live:  # a blocked receive returns at once
-                with contextlib.suppress(OSError):
-                    conn.sock.shutdown(socket.SHUT_RDWR)
+            live.stop()
             with contextlib.suppress(BaseException):
                 await asyncio.shield(work)
         progress.done(plan.done)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 # from the file to the socket; through an in-process client, CHUNK_STREAMED at a time.
 CHUNK = 0
 CHUNK_STREAMED = 16 << 20
+SMALL = 256 << 10
 
 T = TypeVar("T")
 
@@ -150,12 +151,15 @@ async def upload(
         with job.local.open("rb") as f:
             while offset < size:
                 try:
-                    if client.direct:
+                    # A small rest rides the kept-alive connection: a new connection and a
+                    # thread would cost more than the copy they save.
+                    if client.direct and size - offset > SMALL:
                         count = min(chunk_size, size - offset)
                         offset = await _patch_direct(client, current, f, offset, count, progress)
                     else:
                         f.seek(offset)
-                        offset = await _patch(client, current, offset, f.read(chunk_size))
+                        step = chunk_size if chunk_size < size else CHUNK_STREAMED
+                        offset = await _patch(client, current, offset, f.read(step))
                 except NodeUnreachable:
                     # The connection dropped: ask the node where it stands once it is back.
                     offset = await retrying(client, "resume", lambda: _head(client, current))

@@ -24,11 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bai import access
 from bai.access import Principal
-from bai.errors import BaiError
+from bai.errors import BaiError, TooManyRequests
 from bai.folders.models import VFolder
 from bai.folders.repository import visible_folders
 
 QUEUE_SIZE = 256
+MAX_PER_OWNER = 16  # event streams one access key may hold open
 REPLAY = 1024  # events kept for subscribers that reconnect
 # A file event for a folder the filter does not know re-reads the caller's folders at most
 # this often: another user's busy folder must not cost a query per event.
@@ -56,8 +57,9 @@ Numbered = tuple[int, ChangeEvent]
 class Subscription:
     """One subscriber's queue; call `next()` until `ended`, then `close()`."""
 
-    def __init__(self, hub: EventHub, size: int) -> None:
+    def __init__(self, hub: EventHub, size: int, owner: str = "") -> None:
         self._hub = hub
+        self.owner = owner
         self._queue: asyncio.Queue[Numbered | None] = asyncio.Queue(size)
         self.overflowed = False
         self.ended = False  # the hub closed: the node is stopping
@@ -104,10 +106,17 @@ class EventHub:
     def event_id(self, seq: int) -> str:
         return f"{self.epoch}:{seq}"
 
-    def subscribe(self, after: str | None = None) -> Subscription:
+    def subscribe(self, after: str | None = None, owner: str = "") -> Subscription:
         """A new subscriber; with `after` (the last event id it saw), what it missed since
-        is replayed, or, when the buffer no longer holds it, a RESYNC comes first."""
-        sub = Subscription(self, self.queue_size)
+        is replayed, or, when the buffer no longer holds it, a RESYNC comes first. One
+        `owner` (an access key) holds at most MAX_PER_OWNER at once: each costs the node
+        work on every event."""
+        if owner and sum(1 for s in self._subscribers if s.owner == owner) >= MAX_PER_OWNER:
+            raise TooManyRequests(
+                f"{MAX_PER_OWNER} event streams are open with this access key already; "
+                "close one (each terminal UI holds one) and try again"
+            )
+        sub = Subscription(self, self.queue_size, owner)
         if after is not None:
             epoch, _, seq = after.partition(":")
             oldest = self._recent[0][0] if self._recent else self.sequence + 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import mmap
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -51,7 +52,7 @@ _WRITE_BUFFER = 8 << 20
 ReadInto = Callable[[memoryview], Awaitable[int]]
 # Buffers of uploads reused between requests (allocating and zeroing 2 x 8 MiB per request
 # would cost more than the syscalls it feeds); a few kept, the rest left to the collector.
-_free_buffers: list[list[bytearray]] = []
+_free_buffers: list[list[mmap.mmap]] = []
 
 
 async def _fill(readinto: ReadInto, view: memoryview) -> int:
@@ -129,10 +130,14 @@ class WriteHandle:
         return pos
 
     async def write_from(self, offset: int, readinto: ReadInto, limit: int | None = None) -> int:
-        """Append what `readinto` delivers (it fills a buffer and returns the count, 0 at the
-        end) from `offset`; the new end. Two reused buffers: one is filled while the other is
-        being written, so the network and the disk work at the same time."""
-        bufs = _free_buffers.pop() if _free_buffers else [bytearray(_WRITE_BUFFER) for _ in "ab"]
+        """Append what `readinto` delivers from `offset`; the new end. Two reused buffers:
+        one fills while the other is written, so network and disk work at the same time."""
+        # Page-aligned (mmap), so the storage may write them with direct I/O; a small file
+        # gets buffers of its size (+1 to notice a byte too many), not kept for reuse.
+        size = _WRITE_BUFFER if limit is None else min(_WRITE_BUFFER, max(limit - offset, 0) + 1)
+        small = size < _WRITE_BUFFER
+        fresh = small or not _free_buffers
+        bufs = [mmap.mmap(-1, size), mmap.mmap(-1, size)] if fresh else _free_buffers.pop()
         pos, i = offset, 0
         writing: asyncio.Task[int] | None = None
         try:
@@ -155,7 +160,7 @@ class WriteHandle:
             while writing is not None and not writing.done():
                 with contextlib.suppress(BaseException):
                     await asyncio.shield(writing)
-            if len(_free_buffers) < 4:
+            if not small and len(_free_buffers) < 4:
                 _free_buffers.append(bufs)
         return pos
 

@@ -17,14 +17,15 @@ import sqlalchemy as sa
 
 from bai.access import Principal, check_host_permission, require_admin
 from bai.db import tables as t
-from bai.enums import HostPermission, UsageMode, choices
+from bai.enums import FolderStatus, HostPermission, UsageMode, choices
 from bai.errors import Conflict, InvalidRequest, NotFound
-from bai.folders.models import DELETE_STATES, PERMISSIONS, READY, VFolder
+from bai.folders.models import PERMISSIONS, READY, VFolder
 from bai.folders.names import check_folder_name
 from bai.folders.repository import folder_by_id
 from bai.folders.service import FolderService
 from bai.folders.usage import UsageService
 from bai.storage.base import BucketSource, SecretCipher
+from bai.storage.s3client import normalize_endpoint
 from bai.storage.s3objects import split_import
 
 v = t.vfolders
@@ -62,25 +63,27 @@ class BucketImports:
             raise InvalidRequest("give the folder an owner: --owner EMAIL or --project NAME")
         if (req.access_key is None) != (req.secret_key is None):
             raise InvalidRequest("give both the access key and the secret key, or neither")
-        if req.endpoint is not None and not req.endpoint.startswith(("http://", "https://")):
-            raise InvalidRequest("the endpoint must be an http:// or https:// URL")
         host = self.folders.hosts.parse(req.host)
         vol = self.folders.volume(host)
+        endpoint = normalize_endpoint(req.endpoint) if req.endpoint is not None else None
+        own = normalize_endpoint(vol.config.endpoint) if vol.config.endpoint else None
+        if endpoint is not None and endpoint == own:
+            endpoint = None  # the host's own service, however it was spelled
         check_host_permission(p, host, HostPermission.CREATE_VFOLDER)
         bucket, prefix = split_import(req.source)
         sealed = self.cipher.encrypt(req.secret_key) if req.secret_key is not None else None
         source = BucketSource(
-            bucket, prefix, req.endpoint, req.access_key, sealed, read_only=req.read_only
+            bucket, prefix, endpoint, req.access_key, sealed, read_only=req.read_only
         )
         await vol.check_source(source)  # exists and the credentials reach it
         meta: dict[str, Any] = {"bucket": bucket, "prefix": prefix}
-        if req.endpoint is not None:
-            meta["endpoint"] = req.endpoint.rstrip("/")
+        if endpoint is not None:
+            meta["endpoint"] = endpoint
         if req.access_key is not None:
             meta["access_key"] = req.access_key
             meta["secret_sealed"] = sealed
         async with self.folders.engine.connect() as conn:
-            await self._check_not_mapped(conn, host, source, req.endpoint)
+            await self._check_not_mapped(conn, host, source, endpoint)
             user_id, project_id = await self._owner(conn, req)
         if project_id is not None:
             scope, ownership, permission = f"project:{project_id}", "group", req.permission
@@ -118,14 +121,15 @@ class BucketImports:
     ) -> None:
         """One bucket place, one folder: two folders over the same objects (or one inside the
         other) would count the same bytes twice and let either delete the other's files."""
+        # Every folder whose data may still be there: trashed ones can be restored, and a
+        # deletion that failed or goes on has not removed everything yet.
         rows = await conn.execute(
             sa.select(v.c.name, v.c.location, v.c.storage_meta).where(
-                v.c.host == host, v.c.status.not_in([s.value for s in DELETE_STATES])
+                v.c.host == host, v.c.status != FolderStatus.DELETE_COMPLETE.value
             )
         )
         for row in rows:
-            other_endpoint = (row.storage_meta or {}).get("endpoint")
-            if (other_endpoint or None) != (endpoint.rstrip("/") if endpoint else None):
+            if (row.storage_meta or {}).get("endpoint") != endpoint:
                 continue
             a, b = source.location, row.location
             if a.startswith(b) or b.startswith(a):

@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -46,10 +46,14 @@ class _NodeServer(uvicorn.Server):
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
 
+    on_stop: Callable[[], None] = staticmethod(lambda: None)  # set to the node's hub close
+
     def _on_signal(self) -> None:
         if self.should_exit:  # a second signal: stop waiting for open connections
             self.force_exit = True
         self.should_exit = True
+        # Open event streams (terminal UIs) would hold uvicorn's shutdown: end them now.
+        self.on_stop()
 
 
 def _install_fast_loop() -> None:
@@ -99,6 +103,7 @@ async def _serve(config: NodeConfig) -> None:
                     forwarded_allow_ips=list(config.trusted_proxies) or None,
                 )
             )
+            server.on_stop = node.events.close
             _announce(config, node, env_path, endpoint)
             try:
                 await server.serve(sockets=[sock])

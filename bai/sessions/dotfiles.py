@@ -45,7 +45,7 @@ class DotfileOwner:
 
 def check_path(path: str) -> str:
     p = PurePosixPath(path)
-    if not path or p.is_absolute() or ".." in p.parts or "\0" in path:
+    if not path or str(p) == "." or p.is_absolute() or ".." in p.parts or "\0" in path:
         raise InvalidRequest(f"dotfile path {path!r} must be relative to /home/work, without '..'")
     if str(p) in RESERVED:
         raise InvalidRequest(

@@ -1,6 +1,9 @@
-"""Provides the resource limits of a session: the image's defaults, or what the request asks."""
+"""Provides the resource limits of a session: the image's limits are the defaults and the
+ceilings; a request may ask for less, never for more."""
 
 from __future__ import annotations
+
+import math
 
 from bai.config import ImageConfig
 from bai.errors import InvalidRequest
@@ -21,13 +24,17 @@ def limits_for(image: ImageConfig, resources: dict[str, str]) -> Limits:
             cpu = float(resources["cpu"])
         except ValueError:
             raise InvalidRequest(f"cpu={resources['cpu']!r} is not a number of cores") from None
-        if cpu <= 0:
+        if not math.isfinite(cpu) or cpu <= 0:
             raise InvalidRequest("cpu must be a positive number of cores")
+        if image.cpu is not None and cpu > image.cpu:
+            raise InvalidRequest(f"cpu={cpu:g} is more than this image allows ({image.cpu:g})")
     mem = resources.get("mem") or resources.get("memory")
     if mem is not None:
         memory = parse_size(str(mem))
         if memory < 1 << 20:
             raise InvalidRequest(f"mem={mem!r} is below 1 MiB; a session cannot run in that")
+        if image.memory is not None and memory > image.memory:
+            raise InvalidRequest(f"mem={mem} is more than this image allows ({image.memory} B)")
     if "pids" in resources:
         try:
             pids = int(resources["pids"])
@@ -35,4 +42,6 @@ def limits_for(image: ImageConfig, resources: dict[str, str]) -> Limits:
             raise InvalidRequest(f"pids={resources['pids']!r} is not a whole number") from None
         if pids < 1:
             raise InvalidRequest("pids must be at least 1")
+        if image.pids is not None and pids > image.pids:
+            raise InvalidRequest(f"pids={pids} is more than this image allows ({image.pids})")
     return Limits(cpu=cpu, memory=memory, pids=pids)

@@ -7,13 +7,15 @@ sandbox and removes it. The domain never builds a command line or touches a proc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from bai.sessions.models import SandboxSpec
 
-# Receives output as it comes: the stream ("stdout" or "stderr") and the bytes.
-OutputSink = Callable[[str, bytes], None]
+# Receives output as it comes: the stream ("stdout" or "stderr") and the bytes. Awaiting it
+# is the back-pressure: it waits while nobody has fetched the output so far, so a command
+# that prints without end blocks on its pipe instead of filling the node's memory.
+OutputSink = Callable[[str, bytes], Awaitable[None]]
 
 
 class SessionRunner(Protocol):

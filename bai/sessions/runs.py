@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 ConsoleItem = tuple[str, str]  # ("stdout" | "stderr", text)
+# Output held for the next poll at most; past it the command waits (see `room`).
+MAX_PENDING = 4 << 20
 
 
 @dataclass
@@ -31,7 +33,9 @@ class Run:
     exit_code: int | None = None
     error: str | None = None
     _pending: list[ConsoleItem] = field(default_factory=list)
+    _pending_size: int = 0
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _drained: asyncio.Event = field(default_factory=asyncio.Event)
     _decoders: dict[str, codecs.IncrementalDecoder] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
 
@@ -45,12 +49,16 @@ class Run:
             dec = self._decoders[stream] = codecs.getincrementaldecoder("utf-8")("replace")
         text = dec.decode(data, final)
         if text:
-            if self._pending and self._pending[-1][0] == stream:
-                self._pending[-1] = (stream, self._pending[-1][1] + text)
-            else:
-                self._pending.append((stream, text))
+            self._pending.append((stream, text))  # merged at poll time: no quadratic copies
+            self._pending_size += len(text)
             self._changed.set()
         return text
+
+    async def room(self) -> None:
+        """Wait while more output is held than a poll should fetch at once."""
+        while self._pending_size > MAX_PENDING and not self.finished:
+            self._drained.clear()
+            await self._drained.wait()
 
     def start(self, body: Callable[[Run], Awaitable[int]]) -> None:
         async def main() -> None:
@@ -78,7 +86,8 @@ class Run:
                 await asyncio.wait_for(self._changed.wait(), timeout)
         # Read `finished` first: a run that has finished has fed all its output already.
         done = self.finished
-        out, self._pending = self._pending, []
+        out, self._pending, self._pending_size = _merged(self._pending), [], 0
+        self._drained.set()
         return Poll(out, done, self.exit_code if done else None)
 
     async def cancel(self) -> None:
@@ -86,3 +95,20 @@ class Run:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+
+
+def _merged(items: list[ConsoleItem]) -> list[ConsoleItem]:
+    """Runs of one stream as one item each."""
+    out: list[ConsoleItem] = []
+    parts: list[str] = []
+    for stream, text in items:
+        if out and out[-1][0] == stream:
+            parts.append(text)
+            continue
+        if out:
+            out[-1] = (out[-1][0], "".join(parts))
+        out.append((stream, ""))
+        parts = [text]
+    if out:
+        out[-1] = (out[-1][0], "".join(parts))
+    return out

@@ -292,9 +292,18 @@ class SessionService:
             await unmark_folders(conn, [sid])
 
     def _hidden(self) -> tuple[Path, ...]:
+        """What no session may see, as configured and as resolved (a symlinked data
+        directory would otherwise show through the directory it really is in)."""
         paths = [self.config.data_dir]
         paths += [v.config.path for v in self.folders.hosts.volumes.values() if v.config.path]
-        return tuple(paths)
+        if self.config.source is not None:
+            paths.append(self.config.source)  # node.toml may hold a volume's secret key
+        out: list[Path] = []
+        for p in paths:
+            for q in (p, p.resolve()):
+                if q not in out:
+                    out.append(q)
+        return tuple(out)
 
     # ---- execution ---------------------------------------------------------------------------
 
@@ -341,9 +350,10 @@ class SessionService:
         runner = self.runner
         assert runner is not None
 
-        def sink(stream: str, data: bytes) -> None:
+        async def sink(stream: str, data: bytes) -> None:
             run.feed(stream, data)
             live.record(data)
+            await run.room()
 
         async def body(_: Run) -> int:
             return await runner.run(live.spec, argv, sink)

@@ -9,6 +9,7 @@ too, because a rename cannot cross a subvolume and staged bytes should count aga
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 
@@ -70,6 +71,8 @@ class BtrfsVolume(VfsVolume):
             raise ConfigError(
                 f"volume.{self.name}: the `btrfs` command is missing; install btrfs-progs"
             ) from None
+        with contextlib.suppress(OSError):
+            root.chmod(0o700)  # as on vfs: no other local user reaches what sessions planted
 
     def scope_dir(self, scope_hex: str) -> Path:
         return self.root / scope_hex

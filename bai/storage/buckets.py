@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -105,6 +106,7 @@ class MinioVolume(Volume):
             MountOptions(extra=str(opts.get("s3fs-options", ""))),
         )
         self._clients: dict[tuple[str, str | None, str], Minio] = {}
+        self._borrowed: dict[tuple[uuid.UUID, bool], list[MountKey]] = {}
 
     # ---- set-up -------------------------------------------------------------------------
     async def init(self) -> None:
@@ -218,10 +220,25 @@ class MinioVolume(Volume):
     async def check_source(self, source: BucketSource) -> None:
         if not valid_bucket(source.bucket) or not valid_prefix(source.prefix):
             raise InvalidRequest(f"{source.location!r} is not a bucket and prefix")
+        if source.endpoint is None and self._owns(source):
+            raise Conflict(
+                f"{source.location} is where this storage host keeps the folders it makes; "
+                "import another bucket or prefix"
+            )
         s3 = self._client(self._endpoint_of(source))
         if not await call(f"bucket {source.bucket}", s3.bucket_exists, source.bucket):
             raise NotFound(f"bucket {source.bucket!r} does not exist on storage host {self.name!r}")
         await call(f"bucket {source.bucket}", first_key, s3, source.bucket, source.prefix)
+
+    def _owns(self, source: BucketSource) -> bool:
+        """Whether a bucket place lies in (or contains) the space new folders go to: an
+        import there could see folders made later, and their deletion would hit it."""
+        if re.fullmatch(re.escape(self.bucket_prefix) + "[0-9a-f]{32}", source.bucket):
+            return True
+        if source.bucket != self.shared_bucket:
+            return False
+        mine = self.prefix
+        return source.prefix.startswith(mine) or mine.startswith(source.prefix)
 
     # ---- files --------------------------------------------------------------------------
     async def confine(self, ref: FolderRef, rel: PurePosixPath) -> None:
@@ -416,10 +433,19 @@ class MinioVolume(Volume):
 
     async def acquire_mount(self, ref: FolderRef, read_only: bool = False) -> Path:
         key, secret, verify = await asyncio.to_thread(self._mount_key, ref, read_only)
-        return await self.mounts.acquire(key, secret, verify)
+        path = await self.mounts.acquire(key, secret, verify)
+        # Released by the key it was acquired with: credentials from the environment or a
+        # role may have rotated by then, and a recomputed key would miss the mount.
+        self._borrowed.setdefault((ref.id, read_only), []).append(key)
+        return path
 
     async def release_mount(self, ref: FolderRef, read_only: bool = False) -> None:
-        key, _, _ = await asyncio.to_thread(self._mount_key, ref, read_only)
+        keys = self._borrowed.get((ref.id, read_only))
+        if not keys:
+            return
+        key = keys.pop()
+        if not keys:
+            del self._borrowed[(ref.id, read_only)]
         await self.mounts.release(key)
 
     def mount_count(self, ref: FolderRef, read_only: bool = False) -> int:

@@ -20,6 +20,9 @@ from bai.storage.base import Entry, FolderRef, ReadHandle, UploadHandle, UsageDe
 READ_CHUNK = 1 << 20
 _COPY_CHUNK = 64 << 20
 _WRITEBACK = 8 << 20  # an upload asks the kernel to start writing back every 8 MiB
+_ALIGN = 4096  # what O_DIRECT asks of offsets, lengths and buffer addresses
+_DIRECT_MIN = 1 << 20  # smaller writes are not worth a disk round trip each
+_DIRECT_FLAGS = os.O_WRONLY | getattr(os, "O_DIRECT", 0) | os.O_NOFOLLOW | os.O_CLOEXEC
 _SYNC_FILE_RANGE_WRITE = 2
 _sync_file_range: Any = None  # Linux's sync_file_range(2); elsewhere commit's fsync does it all
 with contextlib.suppress(AttributeError, OSError):
@@ -133,6 +136,7 @@ class FdUploadHandle(UploadHandle):
         self.rel = rel
         self._place = place
         self._written_back = 0  # writeback was started for the bytes before this offset
+        self._dfd: int | None = None  # the same file opened for direct I/O, once needed
 
     async def write(self, offset: int, parts: Sequence[bytes | memoryview]) -> int:
         try:
@@ -140,7 +144,43 @@ class FdUploadHandle(UploadHandle):
         except OSError as e:
             raise from_os_error(e, "the upload") from None
 
+    def _direct(self, parts: Sequence[bytes | memoryview], offset: int) -> int | None:
+        """Write a large, page-aligned buffer at a page-aligned offset with O_DIRECT: the
+        bytes go to the disk without a page-cache copy and without the dirty-page writeback
+        that makes commit's fsync slow (here 5x slower than direct writes). The unaligned
+        tail goes through the cache. None when that cannot be done here."""
+        if len(parts) != 1 or offset % _ALIGN or len(parts[0]) < _DIRECT_MIN:
+            return None
+        view = memoryview(parts[0])
+        try:
+            if ctypes.addressof(ctypes.c_char.from_buffer(view)) % _ALIGN:
+                return None
+        except (TypeError, ValueError):
+            return None  # read-only bytes: wherever Python put them
+        if self._dfd is None:
+            try:
+                self._dfd = os.open(self.path, _DIRECT_FLAGS)
+            except OSError:
+                self._dfd = -1  # the filesystem has no direct I/O (tmpfs)
+        if self._dfd < 0:
+            return None
+        body = len(view) // _ALIGN * _ALIGN
+        try:
+            pwrite_all(self._dfd, [view[:body]], offset)
+        except OSError as e:
+            if e.errno != errno.EINVAL:
+                raise
+            os.close(self._dfd)
+            self._dfd = -1
+            return None
+        if body < len(view):
+            pwrite_all(self.fd, [view[body:]], offset + body)
+        return len(view)
+
     def _write(self, parts: Sequence[bytes | memoryview], offset: int) -> int:
+        direct = self._direct(parts, offset)
+        if direct is not None:
+            return direct
         n = pwrite_all(self.fd, parts, offset)
         # Start writing back what has arrived, without waiting for it: commit's fsync then
         # finds little left (1 GiB landed in the page cache takes it most of a second).
@@ -192,6 +232,9 @@ class FdUploadHandle(UploadHandle):
             await asyncio.to_thread(os.unlink, self.path)
 
     async def close(self) -> None:
+        if self._dfd is not None and self._dfd >= 0:
+            os.close(self._dfd)
+        self._dfd = None
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1

@@ -144,6 +144,18 @@ def _opt_str(options: Mapping[str, Any], key: str, where: str) -> str | None:
     return value
 
 
+def normalize_endpoint(url: str) -> str:
+    """An S3 endpoint a user gave (an import's): a bare http(s) URL, nothing that could
+    smuggle options into s3fs's comma-separated `-o url=…`."""
+    parts = urlsplit(url.strip())
+    bad = any(ch in url for ch in ",\n\r\t ")
+    if bad or parts.scheme not in ("http", "https") or not parts.netloc or parts.username:
+        raise InvalidRequest(f"{url!r} is not an S3 endpoint; give a bare http(s)://HOST[:PORT]")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise InvalidRequest(f"{url!r} has a path or query; give a bare http(s)://HOST[:PORT]")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
 def env_has_keys() -> bool:
     return any(os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "MINIO_ACCESS_KEY"))
 

@@ -47,7 +47,7 @@ class MountKey:
 class MountOptions:
     uid: int = field(default_factory=os.getuid)
     gid: int = field(default_factory=os.getgid)
-    umask: str = "0022"
+    umask: str = "0077"
     extra: str = ""  # more `-o` options, comma-separated
 
 
@@ -127,7 +127,7 @@ class S3fsMounts:
         if point in fuse_mounts(self.root):  # left by a crash of this node: start clean
             await self._unmount(point)
         point.mkdir(parents=True, exist_ok=True)
-        self.root.chmod(0o711)
+        self.root.chmod(0o700)  # mounted buckets are for sessions, not for local users
         source = key.bucket + (":/" + key.prefix.rstrip("/") if key.prefix else "")
         with tempfile.TemporaryDirectory(prefix=".pw-", dir=self.root) as tmp:
             pw = Path(tmp) / "passwd"
@@ -140,7 +140,7 @@ class S3fsMounts:
                 "use_path_request_style",
                 f"uid={self.options.uid}",
                 f"gid={self.options.gid}",
-                f"umask={self.options.umask}",
+                f"umask={self.options.umask}",  # 0077: only the node (and its sandboxes)
                 "mp_umask=0022",
             ]
             if os.getuid() == 0:
@@ -151,19 +151,26 @@ class S3fsMounts:
                 opts += ["no_check_certificate", "ssl_verify_hostname=0"]
             if self.options.extra:
                 opts.append(self.options.extra)
-            proc = await asyncio.create_subprocess_exec(
-                exe,
-                source,
-                str(point),
-                "-o",
-                ",".join(opts),
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            _, err = await proc.communicate()
+            # s3fs forks a daemon that keeps the descriptors it inherits: a pipe would never
+            # reach EOF. Its messages go to a file; the foreground process exits once the
+            # daemon runs.
+            errfile = Path(tmp) / "stderr"
+            with errfile.open("wb") as err:
+                proc = await asyncio.create_subprocess_exec(
+                    exe,
+                    source,
+                    str(point),
+                    "-o",
+                    ",".join(opts),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=err,
+                )
+                await proc.wait()
             if proc.returncode != 0 or not await self._appears(point):
                 await self._unmount(point)
-                reason = err.decode(errors="replace").strip().replace(secret, "***")
+                raw = errfile.read_bytes()[-2000:]
+                reason = raw.decode(errors="replace").strip().replace(secret, "***")
                 raise ServiceUnavailable(
                     f"storage host {self.volume!r}: s3fs could not mount bucket "
                     f"{key.bucket!r}: {reason or 'the mount did not appear'}"

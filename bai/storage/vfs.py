@@ -81,6 +81,10 @@ class VfsVolume(ConfinedTree, Volume):
             ) from None
         if not os.access(root, os.W_OK | os.X_OK):
             raise ConfigError(f"volume.{self.name}.path: {root} is not writable by this user")
+        # Folders hold what sessions put there (a setuid file, say): no other local user
+        # may reach them. Sessions, SFTP and HTTP all go through the node.
+        with contextlib.suppress(OSError):
+            root.chmod(0o700)
 
     async def scan_usage(self, ref: FolderRef, deadline: float | None = None) -> ScanResult:
         root = self.folder_path(ref)
@@ -341,7 +345,9 @@ class VfsVolume(ConfinedTree, Volume):
             try:
                 target = f"/proc/self/fd/{fd}"
                 if mode is not None:
-                    os.chmod(target, mode)
+                    # Never setuid, setgid or sticky: a file a session or a client plants
+                    # must not run with its owner's (the node's) rights on the host.
+                    os.chmod(target, mode & 0o777)
                 if times is not None:
                     os.utime(target, times)
             except OSError as e:

@@ -45,7 +45,7 @@ def tab_of(folder: FolderInfo) -> str:
         return "automount"
     if folder.usage_mode.value == "model":
         return "models"
-    if folder.usage_mode.value == "pipeline":  # FastTrack's; bai creates none itself
+    if folder.usage_mode.value in ("data", "pipeline"):  # `bai run --pipeline` makes data ones
         return "pipeline"
     return "general"
 

@@ -103,7 +103,7 @@ def test_parallel_download_is_byte_exact_and_resumes_after_kill(
     live_node: NodeProcess, tmp_path: Path
 ) -> None:
     env = live_node.client_env()
-    src = random_file(tmp_path / "par.bin", 256 * MIB + 777)
+    src = random_file(tmp_path / "par.bin", 512 * MIB + 777)
     assert run_bai("vfolder", "create", "fast-par", env=env).returncode == 0
     up = run_bai("vfolder", "upload", "fast-par", "par.bin", env=env, cwd=tmp_path)
     assert up.returncode == 0, up.stderr
@@ -139,3 +139,21 @@ def test_parallel_download_is_byte_exact_and_resumes_after_kill(
     res = run_bai(*args, "--streams", "1", env=env)
     assert res.returncode == 0, res.stderr
     assert sha256(out / "par.bin") == sha256(src)
+
+
+def test_small_and_empty_files_both_ways(live_node: NodeProcess, tmp_path: Path) -> None:
+    env = live_node.client_env()
+    sizes = {"empty.bin": 0, "one.bin": 1, "odd.bin": 3 * MIB + 1}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(os.urandom(size))
+    assert run_bai("vfolder", "create", "fast-small", env=env).returncode == 0
+    res = run_bai("vfolder", "upload", "fast-small", *sizes, env=env, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "out"
+    # Ranges of about 1 MiB over three connections for the 3 MiB file; one for the others.
+    args = ["--split-above", "1M", "--streams", "3", "-b", str(out)]
+    res = run_bai("vfolder", "download", "fast-small", *sizes, *args, env=env)
+    assert res.returncode == 0, res.stderr
+    for name in sizes:
+        assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), name
+    assert not list(out.glob("*.bai-part*"))

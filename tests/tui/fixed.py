@@ -45,7 +45,7 @@ def folder(n: int, name: str, **kw: Any) -> api.FolderInfo:
 
 
 FOLDERS = [
-    folder(1, "datasets", usage_mode="data"),
+    folder(1, "datasets"),
     folder(2, "notebooks"),
     folder(3, "team-share", ownership_type="group", type="group", permission="rw", is_owner=False),
     folder(4, ".local"),

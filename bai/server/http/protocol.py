@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import select
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ READINTO = "bai.request.readinto"
 # hold the request, and a tus upload's lock, forever).
 IDLE_TIMEOUT = 120.0
 _SENDFILE_MAX = 1 << 30
+_READAHEAD = 32 << 20
 
 ReadInto = Callable[[memoryview], Awaitable[int]]
 
@@ -51,6 +53,27 @@ async def _ready(loop: asyncio.AbstractEventLoop, fd: int, write: bool) -> None:
         await asyncio.wait_for(fut, IDLE_TIMEOUT)
     finally:
         (loop.remove_writer if write else loop.remove_reader)(fd)
+
+
+def _fill(fd: int, view: memoryview) -> int:
+    """Read into `view` from the non-blocking socket `fd` until it is full, the peer ends
+    the stream, or nothing arrives for IDLE_TIMEOUT; the count (in a worker thread)."""
+    got = 0
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    while got < len(view):
+        try:
+            n = os.readv(fd, [view[got:]])
+        except BlockingIOError:
+            if not poller.poll(IDLE_TIMEOUT * 1000):
+                break
+            continue
+        except ConnectionError:
+            break
+        if n == 0:
+            break
+        got += n
+    return got
 
 
 def _socket_fd(transport: asyncio.Transport) -> int | None:
@@ -126,10 +149,14 @@ class _Connection:
                 return 0
             await asyncio.sleep(0.001)
             waited += 0.001
-        with contextlib.suppress(OSError):  # a hint only: read ahead while we send
-            os.posix_fadvise(fd, offset, count, os.POSIX_FADV_SEQUENTIAL)
-        done = 0
+        done, ahead = 0, offset
         while done < count:
+            if offset + done >= ahead - _READAHEAD // 2:
+                # Ask the kernel to read the next stretch now, in the background: sendfile
+                # then rarely waits for the disk (which would stall this event loop).
+                with contextlib.suppress(OSError):
+                    os.posix_fadvise(fd, ahead, _READAHEAD, os.POSIX_FADV_WILLNEED)
+                ahead += _READAHEAD
             try:
                 n = os.sendfile(out, fd, offset + done, min(count - done, _SENDFILE_MAX))
             except BlockingIOError:
@@ -180,17 +207,9 @@ class _Connection:
                 cycle.keep_alive = False
             assert self.dup is not None
             want = min(len(buf) - n, protocol.body_left)
-            try:
-                got = os.readv(self.dup, [buf[n : n + want]])
-            except BlockingIOError:
-                try:
-                    await _ready(self.loop, self.dup, write=False)
-                except TimeoutError:
-                    got = 0
-                else:
-                    continue
-            except ConnectionError:
-                got = 0
+            # One worker-thread call fills the whole buffer: no event-loop round trip for
+            # each of the many small reads a socket gives.
+            got = await asyncio.to_thread(_fill, self.dup, buf[n : n + want])
             if got == 0:  # the peer left mid-body
                 protocol.body_left = 0
                 cycle.disconnected = True

@@ -195,7 +195,7 @@ class Requests:
         )
         self.writing[up.place] = up
         if old is not None:
-            up.mode = old.mode & 0o7777  # an overwritten file keeps its mode, as in place
+            up.mode = old.mode & 0o777  # keeps its mode, as in place (never setuid/setgid)
         elif attrs.mode is not None:
             up.mode = attrs.mode & 0o755  # a new file: the client's mode under umask 022
         return c.packet(c.HANDLE, rid, c.string(self._new_handle(up)))

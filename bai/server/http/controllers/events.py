@@ -15,7 +15,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 
 from bai.api.events import CHANGE, PING, RESYNC, ChangeEventData
@@ -40,16 +40,16 @@ class EventsController(Controller):
         self,
         principal: Caller,
         services: Services,
-        after: Annotated[str | None, Parameter(query="after", max_length=64)] = None,
+        after: Annotated[str | None, QueryParameter(name="after", max_length=64)] = None,
         last_event_id: Annotated[
-            str | None, Parameter(header="Last-Event-ID", max_length=64)
+            str | None, HeaderParameter(name="Last-Event-ID", max_length=64)
         ] = None,
     ) -> Stream:
         """Folder and file changes the caller may see, as they happen (text/event-stream):
         `change` events carry `ChangeEventData`; `resync` means events were lost (re-read
         everything). `after` (or `Last-Event-ID`): the last event id seen, to resume."""
         hub = services.events
-        sub = hub.subscribe(after or last_event_id)
+        sub = hub.subscribe(after or last_event_id, owner=principal.access_key)
         admits = EventFilter(services.engine, principal).admits
 
         async def stream() -> AsyncIterator[bytes]:
