@@ -113,10 +113,10 @@ class _Connection:
             await self.cycle.send(message)
             return
         cycle = self.cycle
+        if cycle.disconnected:
+            return  # the peer left (perhaps before the response could start): nothing to do
         if not cycle.response_started or cycle.response_complete or cycle.chunked_encoding:
             raise RuntimeError("zerocopysend needs a started response with a Content-Length")
-        if cycle.disconnected:
-            return
         file = message["file"]
         fd = file if isinstance(file, int) else file.fileno()
         offset = message.get("offset")
