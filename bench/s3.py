@@ -128,7 +128,7 @@ async def listing(data: Path, s3: S3Server, count: int) -> None:
     made = await asyncio.to_thread(fill_prefix, s3, "bench-many", count)
     print(f"\n2. {count:,} objects of 100 bytes under one prefix (written in {made:.0f} s)")
     async with BaiClient(load_client_config(data)) as c:
-        folder = await c.post(
+        await c.post(
             "/folders/_/import",
             json={
                 "source": "bench-many/data",
@@ -137,20 +137,28 @@ async def listing(data: Path, s3: S3Server, count: int) -> None:
                 "owner": "admin@bai.local",
             },
         )
+        # The import marks the folder; the node's background reconcile lists the prefix
+        # (paged, its time budget doubling until the walk fits) and records the usage.
         t0 = time.perf_counter()
-        rec = await c.post("/admin/reconcile", json={"folder": folder["id"]})
+        while (await c.get("/folders/many"))["num_files"] != count:
+            if time.perf_counter() - t0 > 3600:
+                raise SystemExit("the background reconcile did not finish within an hour")
+            await asyncio.sleep(0.5)
         spent = time.perf_counter() - t0
-        counted = rec["results"][0]
+        client = s3.client()
+        t1 = time.perf_counter()
+        listed = sum(1 for _ in client.list_objects("bench-many", prefix="data/", recursive=True))
+        direct = time.perf_counter() - t1
         print(
-            f"   reconcile listing: {counted['files']:,} objects, {counted['bytes']:,} bytes "
-            f"in {spent:.2f} s ({counted['files'] / spent:,.0f} objects/s)"
+            f"   background reconcile after import: usage right {spent:.1f} s later "
+            f"({count / spent:,.0f} objects/s); a direct S3 listing of the prefix "
+            f"({listed:,} keys) takes {direct:.1f} s"
         )
         samples = []
         for _ in range(50):
             t = time.perf_counter()
-            info = await c.get("/folders/many")
+            await c.get("/folders/many")
             samples.append(time.perf_counter() - t)
-        assert info["num_files"] == count, info["num_files"]
         print(
             f"   usage read from accounting: {statistics.median(samples) * 1000:.1f} ms "
             "(median of 50; target < 50 ms)"

@@ -201,3 +201,9 @@ async def reconcile(folder: str | None, host: str | None, fmt: str) -> None:
         f"Scanned {len(res.results)} folder(s); corrected "
         f"{res.corrected_files:+d} files and {res.corrected_bytes:+d} bytes."
     )
+    unfinished = [r for r in res.results if not r.complete]
+    if unfinished:
+        console.print(
+            f"{len(unfinished)} folder(s) too large to walk now; the node finishes them in "
+            "the background (`bai vfolder info` shows the result)."
+        )

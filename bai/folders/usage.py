@@ -32,6 +32,9 @@ log = logging.getLogger("bai.usage")
 v = t.vfolders
 DEBOUNCE = 1.0
 RESCAN_INTERVAL = 1800.0
+SCAN_BUDGET = 30.0  # seconds a background walk of one folder may take at first
+MAX_SCAN_BUDGET = 3600.0
+ADMIN_SCAN_BUDGET = 20.0  # `bai admin reconcile` answers within this; the rest goes on behind
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class UsageService:
         self.hosts = hosts
         self._watchers: list[asyncio.Task[None]] = []
         self._dirty: dict[uuid.UUID, float] = {}
+        self._budgets: dict[uuid.UUID, float] = {}  # folders whose walks outgrew the budget
         self._flusher: asyncio.Task[None] | None = None
         self._rescanner: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -130,7 +134,12 @@ class UsageService:
         """`bai admin reconcile`: administrators only (checked before anything is looked up)."""
         require_admin(p)
         if folder_id is not None:
-            return [await self.reconcile(folder_id)]
+            done = await self.reconcile(folder_id, budget=ADMIN_SCAN_BUDGET)
+            if not done.complete:  # marked dirty by reconcile: the flush loop goes on
+                self._budgets[folder_id] = max(
+                    self._budgets.get(folder_id, SCAN_BUDGET), ADMIN_SCAN_BUDGET * 2
+                )
+            return [done]
         return await self.reconcile_all(self.hosts.parse(host) if host else None)
 
     async def reconcile_all(self, host: str | None = None) -> list[Reconciled]:
@@ -142,7 +151,7 @@ class UsageService:
         out = []
         for fid in ids:
             with contextlib.suppress(NotFound):
-                out.append(await self.reconcile(fid))
+                out.append(await self.reconcile(fid, budget=ADMIN_SCAN_BUDGET))
         return out
 
     # ---- watching --------------------------------------------------------------------------
@@ -212,8 +221,15 @@ class UsageService:
             ready = [fid for fid, stamp in list(self._dirty.items()) if stamp <= quiet]
             for fid in ready:
                 self._dirty.pop(fid, None)
+                budget = self._budgets.get(fid, SCAN_BUDGET)
                 try:
-                    await self.reconcile(fid, budget=30.0)
+                    done = await self.reconcile(fid, budget=budget)
+                    if done.complete:
+                        self._budgets.pop(fid, None)
+                    else:
+                        # Too big to walk in this budget (a bucket of millions of objects):
+                        # the next walk gets twice the time, so it ends some day.
+                        self._budgets[fid] = min(budget * 2, MAX_SCAN_BUDGET)
                 except NotFound:
                     pass
                 except BaiError as e:

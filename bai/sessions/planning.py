@@ -28,6 +28,9 @@ class PlannedMount:
     folder: VFolder
     target: PurePosixPath
     read_only: bool
+    # A directory inside the folder that is mounted instead of its top: a project's
+    # `.local` gives each member a subdirectory of their own (named by their user id).
+    subdir: str | None = None
 
 
 async def plan_mounts(
@@ -51,7 +54,9 @@ async def plan_mounts(
         read_only = req.perm == Permission.RO or not held.covers(Permission.RW)
         planned.append(PlannedMount(folder, resolve_target(folder.name, req.target), read_only))
     named = {m.folder.id for m in planned}
-    for folder in await folders.list(p):
+    taken = {m.target for m in planned}
+    visible = await folders.list(p)
+    for folder in visible:
         if (
             folder.is_automount
             and folder.id not in named
@@ -63,6 +68,24 @@ async def plan_mounts(
             except BaiError:
                 continue  # an automount folder that cannot be mounted now is left out
             planned.append(PlannedMount(folder, HOME / folder.name, folder.read_only))
+            taken.add(HOME / folder.name)
+    local = HOME / ".local"
+    for folder in visible:
+        # A project's `.local`: each member gets a subdirectory of it at ~/.local, unless
+        # they have a `.local` of their own (that one wins) or the project has none usable.
+        if (
+            folder.name == ".local"
+            and folder.ownership_type == Ownership.GROUP
+            and folder.id not in named
+            and local not in taken
+        ):
+            try:
+                access.check_folder_action(p, access.MOUNT, folder.view())
+                access.check_folder_action(p, access.MKDIR, folder.view())
+            except BaiError:
+                continue
+            planned.append(PlannedMount(folder, local, False, subdir=p.user_id.hex))
+            taken.add(local)
     if pipeline is not None:
         if pipeline.id in named:
             raise InvalidRequest(

@@ -19,7 +19,7 @@ import secrets
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -245,6 +245,10 @@ class SessionService:
                 vol = self.folders.volume(m.folder.host)
                 path = await vol.acquire_mount(ref_of(m.folder))
                 live.held.append((vol, m))
+                if m.subdir is not None:  # a member's own directory of a project's .local
+                    sub = PurePosixPath(m.subdir)
+                    await vol.mkdir(ref_of(m.folder), sub, parents=False, exist_ok=True)
+                    path = path / m.subdir
                 binds.append((path, m))
             live.spec = dataclasses.replace(
                 live.spec,

@@ -29,7 +29,7 @@ from bai.storage.s3client import call
 BATCH = 1000  # S3 lists and deletes at most 1000 keys per request
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX_RE = re.compile(r"^(?:[^/\x00]+/)*$")
-_READ_CHUNK = 1 << 20
+_READ_CHUNK = 4 << 20  # fewer thread hops per GiB streamed
 _SMALL_READ = 1 << 20  # reads up to this size go through the read-ahead window
 _WINDOW = 8 << 20
 

@@ -127,5 +127,6 @@ def test_a_download_that_always_breaks_off_gives_up_soon(stub: Stub, tmp_path: P
     assert time.monotonic() - started < 8
     assert res.returncode == 69, res.stderr
     assert "keeps breaking off" in errors_in(res.stderr)[0]
-    # The first try, then a few that brought no new byte: not 30.
-    assert 2 <= stub.count("GET /download") <= 4, stub.seen
+    # The first try, then a few that brought no new byte (the ranged downloader retries a
+    # range a few times before it gives up on the file): not 30.
+    assert 2 <= stub.count("GET /download") <= 8, stub.seen

@@ -244,6 +244,7 @@ async def test_delete_rules(volume: Volume, ref: FolderRef) -> None:
 
 async def test_listing_is_batched(volume: Volume, ref: FolderRef) -> None:
     await volume.mkdir(ref, P("many"), parents=False, exist_ok=False)
+
     async def touch(i: int) -> None:
         await (await volume.open_upload(ref, uuid.uuid4().hex, P(f"many/f{i}"))).commit()
 
