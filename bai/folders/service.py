@@ -14,6 +14,7 @@ from bai.access import FolderAction, Principal, check_folder_action, check_host_
 from bai.db import tables as t
 from bai.enums import FolderStatus, HostPermission
 from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from bai.folders.admission import check_folder_count, check_name_free, project_for_folder
 from bai.folders.clone import clone_tree
 from bai.folders.events import EventHub
 from bai.folders.fileio import FileIO
@@ -131,29 +132,6 @@ class FolderService:
             f for f in folders if (flt.include_deleted or f.status not in hidden) and flt.match(f)
         ]
 
-    async def _check_name_free(
-        self, conn: AsyncConnection, p: Principal, name: str, project_id: uuid.UUID | None = None
-    ) -> None:
-        taken = any(
-            f.name == name and f.status in NAME_HOLDING for f in await visible_folders(conn, p)
-        )
-        if project_id is not None and not taken:
-            # A project folder's name must also be free among that project's folders, which
-            # its members see even where the creating admin does not.
-            taken = (
-                await conn.scalar(
-                    sa.select(v.c.id)
-                    .where(
-                        v.c.project_id == project_id,
-                        v.c.name == name,
-                        v.c.status.in_(NAME_HOLDING),
-                    )
-                    .limit(1)
-                )
-            ) is not None
-        if taken:
-            raise Conflict(f"a folder named {name!r} already exists; choose another name")
-
     # ---- create ----------------------------------------------------------------------------
 
     async def create(
@@ -178,15 +156,15 @@ class FolderService:
         async with self.engine.connect() as conn:
             project_id = None
             if group:
-                project_id = await self._project_for_folder(conn, p, group, name)
+                project_id = await project_for_folder(conn, p, group, name)
                 scope = f"project:{project_id}"
                 ownership = "group"
             else:
-                await self._check_folder_count(conn, p)
+                await check_folder_count(conn, p)
                 scope = f"user:{p.user_id}"
                 ownership = "user"
                 permission = "wd"  # a user folder's owner always holds wd
-            await self._check_name_free(conn, p, name, project_id)
+            await check_name_free(conn, p, name, project_id)
         await self.quota.ensure(host, scope)
         folder_id = uuid.uuid4()
         await self._insert(
@@ -228,43 +206,6 @@ class FolderService:
                 f"a folder named {values['name']!r} already exists; choose another name"
             ) from None
 
-    async def _project_for_folder(
-        self, conn: AsyncConnection, p: Principal, group: str, name: str
-    ) -> uuid.UUID:
-        if not p.is_admin:
-            raise Forbidden("only admins can create project folders; ask an admin")
-        if name.startswith(".") and name != ".local":
-            raise InvalidRequest(
-                "automount (dot-named) folders cannot be project folders, except .local"
-            )
-        try:
-            cond = t.projects.c.id == uuid.UUID(group)
-        except ValueError:
-            cond = t.projects.c.name == group
-        pid = await conn.scalar(sa.select(t.projects.c.id).where(cond))
-        if pid is None:
-            raise NotFound(f"no project {group!r}; `bai admin project list` shows the projects")
-        return pid  # type: ignore[no-any-return]
-
-    async def _check_folder_count(self, conn: AsyncConnection, p: Principal) -> None:
-        limit = await conn.scalar(
-            sa.select(t.user_resource_policies.c.max_vfolder_count)
-            .join(t.users, t.users.c.resource_policy == t.user_resource_policies.c.name)
-            .where(t.users.c.id == p.user_id)
-        )
-        if not limit:
-            return
-        count = await conn.scalar(
-            sa.select(sa.func.count())
-            .select_from(v)
-            .where(v.c.user_id == p.user_id, v.c.status.in_(NAME_HOLDING))
-        )
-        if (count or 0) >= limit:
-            raise Forbidden(
-                f"you have {count} folders and your resource policy allows {limit}; delete "
-                "one forever or ask an admin to raise max_vfolder_count"
-            )
-
     # ---- change ----------------------------------------------------------------------------
 
     async def rename(self, p: Principal, ident: str, new_name: str) -> VFolder:
@@ -276,7 +217,7 @@ class FolderService:
             raise InvalidRequest("renaming cannot add or remove the automount dot")
         try:
             async with self.engine.begin() as conn:
-                await self._check_name_free(conn, p, new_name, folder.project_id)
+                await check_name_free(conn, p, new_name, folder.project_id)
                 await conn.execute(v.update().where(v.c.id == folder.id).values(name=new_name))
         except sa.exc.IntegrityError:
             raise Conflict(
@@ -413,8 +354,8 @@ class FolderService:
         if permission not in PERMISSIONS:
             raise InvalidRequest(f"permission must be one of {', '.join(PERMISSIONS)}")
         async with self.engine.connect() as conn:
-            await self._check_folder_count(conn, p)
-            await self._check_name_free(conn, p, target_name)
+            await check_folder_count(conn, p)
+            await check_name_free(conn, p, target_name)
         scope = f"user:{p.user_id}"
         await self.quota.ensure(host, scope)
         # The whole source must fit; the copy claims quota file by file as it goes too.
