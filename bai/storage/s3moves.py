@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from minio.commonconfig import ComposeSource, CopySource
 from minio.deleteobjects import DeleteObject
 
 from bai.errors import BaiError, ServiceUnavailable
 from bai.storage.base import Entry, Progress, UsageDelta
 from bai.storage.s3client import call
-from bai.storage.s3objects import BATCH, Place, batches
-
-_SINGLE_COPY_LIMIT = 5 << 30  # S3 copies one object up to 5 GiB in one request
+from bai.storage.s3objects import BATCH, Place, batches, server_copy
 
 
 async def remove_keys(p: Place, keys: list[str]) -> None:
@@ -40,12 +37,7 @@ def _remove(p: Place, keys: list[str]) -> list[str]:
 
 
 async def copy_object(p: Place, src_key: str, dst_key: str, size: int) -> None:
-    if size <= _SINGLE_COPY_LIMIT:
-        await call("the copy", p.s3.copy_object, p.bucket, dst_key, CopySource(p.bucket, src_key))
-    else:
-        await call(
-            "the copy", p.s3.compose_object, p.bucket, dst_key, [ComposeSource(p.bucket, src_key)]
-        )
+    await server_copy(p.s3, (p.bucket, src_key), (p.bucket, dst_key), size, "the copy")
 
 
 async def copy_tree(

@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from minio import Minio
+from minio.commonconfig import ComposeSource, CopySource
 from minio.error import S3Error
 
 from bai.errors import InvalidPath, InvalidRequest
@@ -173,6 +174,20 @@ class S3ReadHandle(ReadHandle):
 
     async def close(self) -> None:
         self._window = (0, b"")
+
+
+_SINGLE_COPY_LIMIT = 5 << 30  # S3 copies one object up to 5 GiB in one request
+
+
+async def server_copy(
+    s3: Minio, src: tuple[str, str], dst: tuple[str, str], size: int, what: str
+) -> None:
+    """Copy object `src` (bucket, key) to `dst` inside the S3 service, no byte through the
+    node; past 5 GiB composing copies it in parts."""
+    if size <= _SINGLE_COPY_LIMIT:
+        await call(what, s3.copy_object, dst[0], dst[1], CopySource(*src))
+    else:
+        await call(what, s3.compose_object, dst[0], dst[1], [ComposeSource(*src)])
 
 
 def _release(resp: Any) -> None:

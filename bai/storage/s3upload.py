@@ -23,13 +23,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from minio import Minio
-from minio.commonconfig import CopySource
 from minio.datatypes import Part
 from minio.error import S3Error
 
 from bai.errors import Forbidden, InvalidRequest, NotFound, ServiceUnavailable
 from bai.storage.base import ReadHandle, UploadHandle, UsageDelta
 from bai.storage.s3client import call
+from bai.storage.s3objects import server_copy
 
 log = logging.getLogger("bai.storage")
 MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
@@ -263,20 +263,7 @@ class MultipartUpload(UploadHandle):
         return UsageDelta(0, size - old_size)
 
     async def _server_copy(self, bucket: str, key: str, size: int) -> None:
-        from minio.commonconfig import ComposeSource
-
-        if size <= 5 << 30:
-            await call(
-                str(self.rel), self.s3.copy_object, self.bucket, self.key, CopySource(bucket, key)
-            )
-        else:  # a single copy stops at 5 GiB; composing copies it in parts
-            await call(
-                str(self.rel),
-                self.s3.compose_object,
-                self.bucket,
-                self.key,
-                [ComposeSource(bucket, key)],
-            )
+        await server_copy(self.s3, (bucket, key), (self.bucket, self.key), size, str(self.rel))
 
     async def abort(self) -> None:
         for task in self._sending.values():
