@@ -40,15 +40,16 @@ class DirectoryMoves:
         return (await vol.stat(ref_of(folder), src)).is_dir
 
     async def move(
-        self, folder: VFolder, src: PurePosixPath, dst: PurePosixPath, wait: float = WAIT
+        self, folder: VFolder, src: PurePosixPath, dst: PurePosixPath, wait: float | None = None
     ) -> uuid.UUID | None:
-        """Move in a background task; None once it is done, or its id if it goes on."""
+        """Move in a background task; None once it is done, or its id if it goes on
+        after `wait` seconds (WAIT, read at call time so a test can shorten it)."""
         async with self.engine.begin() as conn:
             task_id = await self.folders.tasks.submit(
                 conn, "move", folder.id, params={"src": str(src), "dst": str(dst)}
             )
         self.folders.tasks.wake()
-        task = await self.folders.tasks.wait(task_id, wait)
+        task = await self.folders.tasks.wait(task_id, WAIT if wait is None else wait)
         if task is None:
             return task_id
         if task["status"] == "failed":

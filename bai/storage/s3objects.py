@@ -26,6 +26,7 @@ from minio.error import S3Error
 from bai.errors import InvalidPath, InvalidRequest
 from bai.storage.base import Entry, FolderRef, ReadHandle
 from bai.storage.s3client import call
+from bai.storage.s3stream import prefetched
 
 BATCH = 1000  # S3 lists and deletes at most 1000 keys per request
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -162,15 +163,8 @@ class S3ReadHandle(ReadHandle):
             offset=start,
             length=end - start,
         )
-        try:
-            stream = resp.stream(_READ_CHUNK)
-            while True:
-                chunk = await call(str(self.rel), next, stream, None)
-                if chunk is None:
-                    return
-                yield chunk
-        finally:
-            await asyncio.to_thread(_release, resp)
+        async for chunk in prefetched(resp, _READ_CHUNK, str(self.rel), _release):
+            yield chunk
 
     async def close(self) -> None:
         self._window = (0, b"")

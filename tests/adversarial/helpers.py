@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 
 import httpx
 import jwt
-from litestar.testing import AsyncTestClient
 
 from bai.client import BaiClient, ClientConfig
 from bai.config import NodeConfig
 from bai.node import Node
 from bai.secrets import NodeSecret
 from bai.server.http.app import create_app
+from tests.asgi import same_loop_client
 from tests.conftest import InProcessNode, _Tracebacks
 from tests.harness import NodeProcess
 
@@ -324,7 +324,7 @@ async def reopened_node(config: NodeConfig, keys: ClientConfig) -> AsyncIterator
     try:
         async with Node(config) as node:
             app = create_app(node)
-            async with AsyncTestClient(app=app, base_url="http://testserver.local") as http:
+            async with same_loop_client(app, "http://testserver.local") as http:
                 admin = BaiClient(
                     ClientConfig("http://testserver.local", keys.access_key, keys.secret_key),
                     http=http,

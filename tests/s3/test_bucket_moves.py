@@ -41,8 +41,8 @@ async def test_a_long_directory_move_becomes_a_task_with_progress(
     s3node: InProcessNode, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bucket = await fill(s3node, s3_server, "movebig", 120)
-    # The request answers at once with the task (a real node waits up to moves.WAIT; the
-    # in-process test client would block the loop the task runs in meanwhile).
+    # The request answers at once with the task (it would otherwise wait up to moves.WAIT
+    # and answer with the finished move).
     monkeypatch.setattr(moves, "WAIT", 0.0)
     res = await s3node.admin.files.move("movebig", "src", "dst")
     assert res.task_id is not None
@@ -70,7 +70,7 @@ async def test_a_failed_copy_leaves_the_source_whole_and_says_so(
         await real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(s3moves, "copy_object", flaky)
-    monkeypatch.setattr(moves, "WAIT", 0.0)  # (the in-process test client blocks the loop)
+    monkeypatch.setattr(moves, "WAIT", 0.0)  # answer with the task, to follow it
     res = await s3node.admin.files.move("movefail", "src", "dst")
     assert res.task_id is not None
     with pytest.raises(TaskFailed, match="the copies were removed and src is unchanged"):
