@@ -260,10 +260,16 @@ class MinioVolume(Volume):
 
     async def list_dir(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[list[Entry]]:
         p = self._place(ref)
-        if not is_top(rel) and not (await self._stat(p, rel)).is_dir:
+        top = is_top(rel)
+        # A file by that name wins over keys under it (as in `stat`). Whether the directory
+        # exists is told by the listing itself (its marker or anything under it), not by a
+        # listing of its own: on a big bucket every listing costs.
+        if not top and (await call(str(rel), head_object, p.s3, p.bucket, p.key(rel))) is not None:
             raise NotADirectory(f"{rel} is not a directory")
         base = p.dir_key(rel)
+        found = top
         async for batch in batches(p.s3.list_objects(p.bucket, prefix=base)):
+            found = found or bool(batch)
             out = []
             for o in batch:
                 name = entry_name(o.object_name[len(base) :])
@@ -271,6 +277,8 @@ class MinioVolume(Volume):
                     out.append(object_entry(name, o))
             if out:
                 yield out
+        if not found:
+            raise NotFound(f"{rel} does not exist")
 
     async def walk(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[tuple[str, Entry]]:
         p = self._place(ref)
