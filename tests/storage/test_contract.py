@@ -19,6 +19,7 @@ from bai.errors import (
     InvalidPath,
     InvalidRequest,
     IsADirectory,
+    NotADirectory,
     NotFound,
     NotSupported,
     SymlinkLoop,
@@ -496,3 +497,14 @@ async def test_changes_are_named_by_their_real_folder(volume: Volume) -> None:
     assert b.location in seen and a.location not in seen
     await volume.release_mount(a)
     await volume.release_mount(b)
+
+
+async def test_listing_a_missing_path_or_a_file_says_which(volume: Volume, ref: FolderRef) -> None:
+    await put(volume, ref, "d/f.txt", b"x")
+    await volume.mkdir(ref, P("empty"), parents=False, exist_ok=False)
+    assert await names(volume, ref, "empty") == set()
+    assert await names(volume, ref, "d") == {"f.txt"}
+    with pytest.raises(NotFound):
+        await names(volume, ref, "nothing-here")
+    with pytest.raises(NotADirectory):
+        await names(volume, ref, "d/f.txt")
