@@ -9,14 +9,15 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from bai.client import BaiClient, ClientConfig
 from bai.config import NodeConfig, parse_config
 from bai.node import Node
 from bai.server.http.app import create_app
+from tests.asgi import same_loop_client
 from tests.harness import NodeProcess, btrfs_unavailable, ensure_official_client
 from tests.s3server import S3Server
 
@@ -30,7 +31,7 @@ throttle_window = 1.5
 @dataclass
 class InProcessNode:
     app: Litestar
-    http: AsyncTestClient[Litestar]
+    http: httpx.AsyncClient
     config: NodeConfig
     admin: BaiClient
     node: Node
@@ -82,7 +83,7 @@ async def in_process_node(
             app = create_app(node)
             kp = node.bootstrap.admin_keypair
             assert kp is not None
-            async with AsyncTestClient(app=app, base_url="http://testserver.local") as http:
+            async with same_loop_client(app, "http://testserver.local") as http:
                 admin = BaiClient(
                     ClientConfig("http://testserver.local", kp.access_key, kp.secret_key),
                     http=http,
