@@ -7,6 +7,7 @@ touches the disk, so a broken file changes nothing and names the file and the ke
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ class VolumeConfig:
     endpoint: str | None = None
     # Options may hold credentials (minio-secret-key): never part of a repr, so never logged.
     options: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Every node declaring a shared volume sees the same bytes (a bucket, NFS, CephFS); a
+    # volume that is not shared belongs to the one node that declares it.
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,18 @@ class SftpConfig:
     idle_timeout: float = 1800.0  # a session ends after this many seconds without transfers
     throttle_failures: int = 5  # failed logins from one address within the window ban it
     throttle_window: float = 300.0
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """`[database]` and `[node]`: where the state lives and how nodes sharing it meet."""
+
+    # None: SQLite in the data directory. A PostgreSQL URL lets several nodes share state.
+    database_url: str | None = None
+    # The node secret (tokens, sealed keypair secrets); nodes of one database share one file.
+    secret_file: Path | None = None
+    heartbeat: float = 5.0  # seconds between a node's "I am alive" writes
+    down_after: float = 30.0  # a node silent this long is down; its tasks go to others
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,7 @@ class NodeConfig:
     # Compute sessions: `[image."NAME"]` environments and `[sessions]` limits.
     images: dict[str, ImageConfig] = field(default_factory=dict)
     sessions: SessionsConfig = field(default_factory=lambda: SessionsConfig())
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     @property
     def endpoint(self) -> str:
@@ -215,6 +232,7 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
             raise v.fail("backend", f"unknown backend {backend!r}; choose one of {choices}")
         path_s = v.get("path", str, None)
         endpoint = v.get("endpoint", str, None)
+        shared = v.get("shared", bool, False)
         options = v.get("options", dict, {})
         if backend in ("vfs", "btrfs") and not path_s:
             raise v.fail("path", f"a {backend} volume needs a directory path")
@@ -229,7 +247,7 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
             # the state of multipart uploads (so an upload resumes after a restart).
             path = data_dir / "volumes" / name
         v.done()
-        volumes[name] = VolumeConfig(name, backend, path, endpoint, dict(options))
+        volumes[name] = VolumeConfig(name, backend, path, endpoint, dict(options), shared=shared)
     if not volumes:
         volumes[DEFAULT_VOLUME] = VolumeConfig(DEFAULT_VOLUME, "vfs", data_dir / "volumes/local")
 
@@ -240,6 +258,7 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
             "default_host", f"names no volume; defined volumes: {', '.join(volumes)}"
         )
     storage.done()
+    cluster = _cluster(root.sub("database"), root.sub("node"), data_dir)
     root.done()
     return NodeConfig(
         data_dir=data_dir,
@@ -258,7 +277,47 @@ def parse_config(text: str, *, source: str, data_dir: Path) -> NodeConfig:
         volumes=volumes,
         images=images,
         sessions=sessions,
+        cluster=cluster,
     )
+
+
+def _cluster(db: _Reader, node: _Reader, data_dir: Path) -> ClusterConfig:
+    url = db.get("url", str, "") or None
+    if url is not None:
+        check_database_url(url, db.fail)
+    db.done()
+    secret = node.get("secret_file", str, "") or None
+    secret_file = None
+    if secret is not None:
+        secret_file = Path(secret) if Path(secret).is_absolute() else data_dir / secret
+    cfg = ClusterConfig(
+        database_url=url,
+        secret_file=secret_file,
+        heartbeat=float(node.get("heartbeat", (int, float), 5.0)),
+        down_after=float(node.get("down_after", (int, float), 30.0)),
+    )
+    if cfg.heartbeat <= 0:
+        raise node.fail("heartbeat", "must be a positive number of seconds")
+    if cfg.down_after < 2 * cfg.heartbeat:
+        raise node.fail("down_after", "must be at least twice the heartbeat interval")
+    node.done()
+    return cfg
+
+
+DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+def check_database_url(url: str, fail: Callable[[str, str], ConfigError] | None = None) -> str:
+    """A database URL this build can use, or a ConfigError naming the accepted forms (the
+    URL's scheme only: the rest may hold a password)."""
+    if not url.startswith(DATABASE_SCHEMES):
+        what = (
+            f"unsupported database URL {url.split('://')[0] + '://…'!r}; use "
+            "postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DB (or omit it for SQLite in the "
+            "data directory)"
+        )
+        raise fail("url", what) if fail else ConfigError(f"--database-url: {what}")
+    return url
 
 
 def _sftp(r: _Reader) -> SftpConfig:

@@ -15,6 +15,10 @@ class HostService:
         self.volumes = volumes
         self.default_host = default_host
         self.node_name = node_name
+        # Node-local volumes of other nodes sharing this node's database (name → that
+        # node's URL), kept current by the node registry: their folders are served there,
+        # and an error here says so instead of "no storage host".
+        self.elsewhere: dict[str, str] = {}
 
     def parse(self, host: str | None) -> str:
         """The volume name of `host` (`VOLUME` or `NODE:VOLUME`); None means the default.
@@ -36,6 +40,13 @@ class HostService:
         return name
 
     def volume(self, host: str) -> Volume:
+        name = host.rpartition(":")[2]
+        if name not in self.volumes and name in self.elsewhere:
+            raise NotFound(
+                f"storage host {host!r} is a volume of the node at {self.elsewhere[name]}; "
+                "send file operations on its folders to that node (uploads and downloads "
+                "through any node are sent there by themselves)"
+            )
         return self.volumes[self.parse(host)]
 
     def allowed(self, p: Principal) -> list[str]:

@@ -14,15 +14,21 @@ import contextlib
 import logging
 import os
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bai.access import Principal
 from bai.accounts import AccountService, Bootstrap
 from bai.accounts.ssh_keys import SshKeyService
+from bai.cluster import NodeRegistry
+from bai.cluster.notify import EventBridge
+from bai.cluster.registry import VolumeDecl, check_secret
 from bai.config import DEFAULT_NODE_TOML, NodeConfig
-from bai.db.engine import create_engine, migrate, sqlite_url
+from bai.db.engine import create_engine, is_shared, migrate, sqlite_url, startup_lock
 from bai.errors import ConfigError
 from bai.folders.events import EventHub
 from bai.folders.fileio import FileIO
@@ -76,6 +82,8 @@ class Node:
     dotfiles: DotfileService
     sessions: SessionService
     events: EventHub
+    registry: NodeRegistry
+    bridge: EventBridge | None
 
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
@@ -111,26 +119,55 @@ class Node:
         except ConfigError as e:
             raise ConfigError(f"{config.source}: {e.msg}") from None
         prepare_data_dir(config)
-        self.secret = NodeSecret.load_or_create(config.data_dir / "node.secret")
+        cluster = config.cluster
+        self.secret = NodeSecret.load_or_create(
+            cluster.secret_file or config.data_dir / "node.secret"
+        )
         for vol in self.volumes.values():
             vol.use_cipher(self.secret)  # credentials of imported buckets are sealed with it
         self.node_id = node_id(config.data_dir)
-        self.engine = create_engine(sqlite_url(config.data_dir / "bai.db"))
+        self.engine = create_engine(cluster.database_url or sqlite_url(config.data_dir / "bai.db"))
+        self.registry = NodeRegistry(
+            self.engine,
+            self.node_id,
+            name=config.node_name,
+            url=config.endpoint,
+            volumes=[VolumeDecl(n, v.backend, v.shared) for n, v in config.volumes.items()],
+            heartbeat=cluster.heartbeat,
+            down_after=cluster.down_after,
+        )
         try:
-            await migrate(self.engine)
-            for name in ("bai.db", "bai.db-wal", "bai.db-shm"):
-                with contextlib.suppress(OSError):
-                    (config.data_dir / name).chmod(0o600)
-            self.accounts = AccountService(self.engine, self.secret)
-            self.bootstrap = await self.accounts.bootstrap(
-                config.admin_email, {n: v.backend for n, v in self.volumes.items()}
-            )
+            # Nodes starting together take turns: one migrates and bootstraps, the others
+            # then find the schema, the superadmin and the volumes in place.
+            async with startup_lock(self.engine):
+                await migrate(self.engine)
+                if cluster.database_url is None:
+                    for name in ("bai.db", "bai.db-wal", "bai.db-shm"):
+                        with contextlib.suppress(OSError):
+                            (config.data_dir / name).chmod(0o600)
+                await check_secret(self.engine, self.secret)
+                self.accounts = AccountService(self.engine, self.secret)
+                self.bootstrap = await self.accounts.bootstrap(
+                    config.admin_email, {n: v.backend for n, v in self.volumes.items()}
+                )
+                await self.registry.register()
+        except (sa_exc.DBAPIError, OSError) as e:
+            await self.engine.dispose()
+            where = safe_url(self.engine)
+            raise ConfigError(f"cannot use the database {where}: {_first_line(e)}") from None
         except BaseException:
             await self.engine.dispose()
             raise
         self.hosts = HostService(self.volumes, config.default_host, config.node_name)
         self.throttle = FailureThrottle(config.auth.throttle_failures, config.auth.throttle_window)
-        self.tasks = TaskRunner(self.engine, self.node_id)
+        self.tasks = TaskRunner(
+            self.engine,
+            self.node_id,
+            hosts=self.volumes,
+            stale_after=timedelta(seconds=cluster.down_after),
+        )
+        self.registry.on_takeover = lambda _ids: self.tasks.wake()
+        self.registry.on_volumes = self._volumes_elsewhere
         self.quota = QuotaService(self.engine, self.hosts, self.node_id)
         self.io = FileIO(self.engine, self.hosts, self.quota)
         self.folders = FolderService(self.engine, self.hosts, self.tasks, self.quota, self.io)
@@ -149,9 +186,25 @@ class Node:
         self.sessions = SessionService(self.engine, config, self.folders, self.dotfiles)
         # Change events for the transports to stream; services publish when they change things.
         self.events = EventHub()
+        # Nodes sharing a database pass their events on to each other.
+        self.bridge = (
+            EventBridge(self.engine, self.events, self.node_id) if is_shared(self.engine) else None
+        )
         self.folders.events = self.io.events = self.files.events = self.events
         self.usage.events = self.sharing.events = self.events
         self.files.moves = DirectoryMoves(self.engine, self.folders, self.events)
+
+    async def transfer_node(self, p: Principal, ident: str) -> str | None:
+        """The URL of the node whose local volume holds folder `ident` (as `p` names it), or
+        None when this node serves its bytes (its own or a shared volume). Transfers of such
+        a folder go to that node, so bytes never hop through a second node."""
+        folder = await self.folders.get(p, ident)
+        if folder.host in self.volumes:
+            return None
+        return await self.registry.url_of(folder.host)
+
+    def _volumes_elsewhere(self, volumes: dict[str, str]) -> None:
+        self.hosts.elsewhere = {k: v for k, v in volumes.items() if k not in self.volumes}
 
     async def _close_state(self) -> None:
         await self.engine.dispose()
@@ -162,12 +215,20 @@ class Node:
 
     async def _start_loops(self) -> None:
         await self.quota.forget_reservations()  # a restarted node holds no writes in flight
-        swept = await self.io.sweep_staging()  # ...and no staged data nobody owns
-        if swept:
-            log.info("removed %d orphaned staged upload(s)", swept)
-        ended = await self.sessions.recover()  # sessions of a node that died are over
-        if ended:
-            log.info("ended %d session(s) left from the last run", ended)
+        # Staged data and session rows carry no node id: while another node is alive, its
+        # writes in flight (on a shared volume) and its sessions look orphaned from here, so
+        # both clean-ups wait for a start with no other node up.
+        alone = not await self.registry.others_up()
+        if alone:
+            swept = await self.io.sweep_staging()  # ...and no staged data nobody owns
+            if swept:
+                log.info("removed %d orphaned staged upload(s)", swept)
+            ended = await self.sessions.recover()  # sessions of a node that died are over
+            if ended:
+                log.info("ended %d session(s) left from the last run", ended)
+        await self.registry.start()
+        if self.bridge is not None:
+            await self.bridge.start()
         await self.tasks.start()
         await self.usage.start()
         await self.sftp.start()
@@ -182,6 +243,9 @@ class Node:
         await self.sftp.stop()
         await self.usage.stop()
         await self.tasks.stop()
+        if self.bridge is not None:
+            await self.bridge.stop()
+        await self.registry.stop()
 
     async def _housekeep(self) -> None:
         while True:
@@ -189,10 +253,21 @@ class Node:
                 dropped = await self.io.drop_expired_uploads()
                 if dropped:
                     log.info("dropped %d expired upload(s)", dropped)
-                await self.io.sweep_staging()
+                if not await self.registry.others_up():
+                    await self.io.sweep_staging()
             except Exception:  # housekeeping must never stop the node
                 log.exception("housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+
+
+def safe_url(engine: AsyncEngine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _first_line(e: BaseException) -> str:
+    # SQLAlchemy appends the SQL and a link; the driver's own words come first.
+    orig = getattr(e, "orig", None) or e
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
 
 
 def prepare_data_dir(config: NodeConfig) -> None:

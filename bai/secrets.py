@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import secrets
@@ -25,15 +26,32 @@ class NodeSecret:
 
     @classmethod
     def load_or_create(cls, path: Path) -> NodeSecret:
-        if path.exists():
+        """The secret in `path`, made there first if missing (nodes sharing a database share
+        one file, `[node] secret_file`; of two nodes making it at once, one wins)."""
+        if not path.exists():
+            raw = secrets.token_hex(32).encode()
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(raw + b"\n")
+                # link() appears whole or not at all and fails if the name exists, so a
+                # node starting beside us reads a complete secret or makes none.
+                os.link(tmp, path)
+                return cls(raw)
+            except FileExistsError:
+                pass  # another node made it just now: use theirs
+            except OSError as e:
+                raise ConfigError(f"{path}: cannot create the node secret: {e.strerror}") from None
+            finally:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+        try:
             raw = path.read_bytes().strip()
-            if len(raw) < 32:
-                raise ConfigError(f"{path}: node secret is too short; restore it from a backup")
-            return cls(raw)
-        raw = secrets.token_hex(32).encode()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw + b"\n")
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read the node secret: {e.strerror}") from None
+        if len(raw) < 32:
+            raise ConfigError(f"{path}: node secret is too short; restore it from a backup")
         return cls(raw)
 
     def derive(self, purpose: bytes) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from bai.node import Node
 from bai.server.http.app import create_app
 from tests.asgi import same_loop_client
 from tests.harness import NodeProcess, btrfs_unavailable, ensure_official_client
+from tests.pgserver import PgServer, postgres_unavailable
 from tests.s3server import S3Server
 
 TEST_TOML = """
@@ -52,9 +54,50 @@ def make_config(tmp_path: Path, extra: str = "") -> NodeConfig:
     return parse_config(TEST_TOML + extra, source="test.toml", data_dir=tmp_path / "data")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_databases: run the test on SQLite and on a real PostgreSQL"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_databases` run once on SQLite and once on PostgreSQL; the others
+    on SQLite only (the PostgreSQL runs are a chosen subset, to keep the suite's time).
+    BAI_TEST_DATABASE=postgresql runs every in-process node test on PostgreSQL instead."""
+    if "database" not in metafunc.fixturenames:
+        return
+    if os.environ.get("BAI_TEST_DATABASE") == "postgresql":
+        metafunc.parametrize("database", ["postgresql"], indirect=True)
+    elif metafunc.definition.get_closest_marker("both_databases"):
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-async def node(tmp_path: Path) -> AsyncIterator[InProcessNode]:
-    async with in_process_node(make_config(tmp_path)) as n:
+def database(request: pytest.FixtureRequest) -> str:
+    """The `[database]` block of a test node: empty (SQLite) or a fresh PostgreSQL database."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return ""
+    pg: PgServer = request.getfixturevalue("pg_server")
+    return f'[database]\nurl = "{pg.new_database()}"\n'
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One throwaway PostgreSQL cluster for the whole run; tests get databases of their own."""
+    why = postgres_unavailable()
+    if why:
+        pytest.skip(f"POSTGRESQL TESTS NOT RUN: {why}")
+    server = PgServer().start()
+    try:
+        server.make_template()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def node(tmp_path: Path, database: str) -> AsyncIterator[InProcessNode]:
+    async with in_process_node(make_config(tmp_path, database)) as n:
         yield n
 
 

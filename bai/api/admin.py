@@ -166,3 +166,28 @@ class PolicyResult(WireResponse):
 
 class PolicyList(WireResponse):
     policies: list[ResourcePolicy]
+
+
+# ---- nodes sharing one database -------------------------------------------------------------
+
+
+class NodeVolume(WireResponse):
+    name: str
+    backend: str
+    shared: bool  # every node declaring it sees the same bytes
+
+
+class NodeInfo(WireResponse):
+    id: str
+    name: str
+    url: str  # where clients reach it (transfers of its local volumes go there)
+    version: str
+    volumes: list[NodeVolume]
+    state: str  # up, down (stopped heartbeating) or stopped (shut down cleanly)
+    started_at: str
+    heartbeat_at: str
+    this_node: bool  # the node that answered
+
+
+class NodeList(WireResponse):
+    nodes: list[NodeInfo]

@@ -1,4 +1,4 @@
-"""Provides `bai admin user|project|keypair …` over the typed client (policies and quota
+"""Provides `bai admin user|project|keypair|node …` over the typed client (policies and quota
 scopes are in `policies.py`)."""
 
 from __future__ import annotations
@@ -34,6 +34,15 @@ KEYPAIR_COLUMNS = [
     Col("resource_policy", "Policy", drop=2),
     Col("created_at", "Created", drop=4),
     Col("last_used", "Last used", drop=3),
+]
+NODE_COLUMNS = [
+    Col("name", "Name", keep=True),
+    Col("state", "State", keep=True),
+    Col("url", "URL", keep=True),
+    Col("volumes", "Volumes", drop=2),
+    Col("heartbeat_at", "Last heartbeat", drop=1),
+    Col("version", "Version", drop=4),
+    Col("id", "ID", drop=3),
 ]
 ROLES = click.Choice(choices(Role))
 
@@ -247,3 +256,35 @@ async def keypair_list(email: str | None, fmt: str) -> None:
 async def keypair_revoke(access_key: str, fmt: str) -> None:
     """Revoke a keypair: requests signed with it are refused from now on."""
     emit_one(await call(lambda c: c.admin.keypairs.revoke(access_key)), fmt)
+
+
+# ---- nodes -----------------------------------------------------------------------------------
+
+
+@admin.group()
+def node() -> None:
+    """The nodes sharing this node's database."""
+
+
+@node.command("list")
+@output_option
+@command
+async def node_list(fmt: str) -> None:
+    """List the nodes: up, down (stopped heartbeating; others took its tasks) or stopped."""
+    nodes = await call(lambda c: c.admin.nodes.list())
+    if fmt == "json":
+        emit(nodes, NODE_COLUMNS, fmt, key="nodes")
+        return
+    rows = [
+        {
+            "name": n.name + (" (this node)" if n.this_node else ""),
+            "state": n.state,
+            "url": n.url,
+            "volumes": ", ".join(v.name + (" (shared)" if v.shared else "") for v in n.volumes),
+            "heartbeat_at": n.heartbeat_at[:19].replace("T", " "),
+            "version": n.version,
+            "id": n.id,
+        }
+        for n in nodes
+    ]
+    emit(rows, NODE_COLUMNS, fmt, key="nodes")

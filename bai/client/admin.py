@@ -1,4 +1,5 @@
-"""Provides `client.admin`: users, projects, keypairs and resource policies (bai's API)."""
+"""Provides `client.admin`: users, projects, keypairs, resource policies and nodes (bai's
+API)."""
 
 from __future__ import annotations
 
@@ -137,11 +138,21 @@ class PoliciesApi:
         return (await self._c.call("PUT", path, api.PolicyResult, body=changes)).policy
 
 
+class NodesApi:
+    def __init__(self, client: BaiClient) -> None:
+        self._c = client
+
+    async def list(self) -> builtins.list[api.NodeInfo]:
+        """The nodes sharing this node's database (admins)."""
+        return (await self._c.call("GET", "/admin/nodes", api.NodeList)).nodes
+
+
 class AdminApi:
-    """`client.admin.users`, `.projects`, `.keypairs`, `.policies`."""
+    """`client.admin.users`, `.projects`, `.keypairs`, `.policies`, `.nodes`."""
 
     def __init__(self, client: BaiClient) -> None:
         self.users = UsersApi(client)
         self.projects = ProjectsApi(client)
         self.keypairs = KeypairsApi(client)
         self.policies = PoliciesApi(client)
+        self.nodes = NodesApi(client)

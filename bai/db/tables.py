@@ -122,6 +122,10 @@ volumes = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("backend", sa.String(16), nullable=False),
     sa.Column("first_seen", TS, nullable=False),
+    # Every node declaring a shared volume sees the same bytes; a volume that is not shared
+    # belongs to `owner_node`, and no other node may declare one of the same name.
+    sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("owner_node", sa.String(64), nullable=True),
 )
 
 vfolders = sa.Table(
@@ -199,7 +203,7 @@ bgtasks = sa.Table(
     sa.Column("current", sa.BigInteger, nullable=False, default=0),
     sa.Column("total", sa.BigInteger, nullable=False, default=0),
     sa.Column("message", sa.String(1024), nullable=False, default=""),
-    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_by", sa.String(64), nullable=True, index=True),
     sa.Column("heartbeat_at", TS, nullable=True),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("finished_at", TS, nullable=True),
@@ -322,6 +326,15 @@ vfolder_invitations = sa.Table(
     sa.Column("modified_at", TS, nullable=False),
 )
 
+sa.Index(
+    "uq_vfolder_invitations_pending",
+    vfolder_invitations.c.folder_id,
+    vfolder_invitations.c.invitee_id,
+    unique=True,
+    sqlite_where=vfolder_invitations.c.state == "pending",
+    postgresql_where=vfolder_invitations.c.state == "pending",
+)
+
 vfolder_permissions = sa.Table(
     "vfolder_permissions",
     metadata,
@@ -395,4 +408,29 @@ dotfiles = sa.Table(
     sa.Column("permission", sa.String(4), nullable=False),  # octal, as "755"
     sa.Column("data", sa.Text, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+)
+
+# ---- nodes sharing one database (migration 0009) ------------------------------------------------
+
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    # Every node that ever used this database; `state` is up, down (stopped heartbeating: its
+    # tasks went to other nodes) or stopped (shut down cleanly).
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("url", sa.String(512), nullable=False),  # where clients reach it (transfers)
+    sa.Column("version", sa.String(32), nullable=False),
+    sa.Column("volumes", sa.JSON, nullable=False),  # [{name, backend, shared}]
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("heartbeat_at", TS, nullable=False),
+)
+
+cluster_settings = sa.Table(
+    "cluster_settings",
+    metadata,
+    # Facts every node must agree on (the fingerprint of the shared node secret).
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(512), nullable=False),
 )

@@ -17,6 +17,7 @@ import contextlib
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -102,6 +103,8 @@ class EventHub:
         self.closed = False
         self._recent: deque[Numbered] = deque(maxlen=REPLAY)
         self._subscribers: set[Subscription] = set()
+        # Where this node's own events also go (other nodes sharing the database), if any.
+        self.forward: Callable[[ChangeEvent], None] | None = None
 
     def event_id(self, seq: int) -> str:
         return f"{self.epoch}:{seq}"
@@ -144,8 +147,11 @@ class EventHub:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
-    def publish(self, event: ChangeEvent) -> None:
-        """Hand `event` to every subscriber; never blocks."""
+    def publish(self, event: ChangeEvent, *, local: bool = True) -> None:
+        """Hand `event` to every subscriber; never blocks. A `local` event (this node's)
+        goes to the other nodes too; one that came from another node does not go back."""
+        if local and self.forward is not None:
+            self.forward(event)
         self.sequence += 1
         item = (self.sequence, event)
         self._recent.append(item)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bai.access import Principal, require_admin
 from bai.db import tables as t
+from bai.db.errors import retrying
 from bai.errors import NotFound, QuotaExceeded
 from bai.folders.models import DELETE_COMPLETE, VFolder
 from bai.folders.repository import add_usage, now
@@ -174,6 +175,26 @@ class QuotaService:
             query = query.where(r.c.id != but)
         return int(await conn.scalar(query) or 0)
 
+    async def _taken(
+        self, conn: AsyncConnection, host: str, scope_id: str, but: str, known: int | None
+    ) -> int:
+        """Usage plus the other writes' claims, read in ONE statement: on PostgreSQL each
+        statement sees its own snapshot, and a write settling between two reads (its claim
+        gone, its usage not yet seen) would let its bytes be counted nowhere."""
+        claimed = (
+            sa.select(sa.func.coalesce(sa.func.sum(r.c.bytes), 0))
+            .where(r.c.host == host, r.c.scope_id == scope_id, r.c.id != but)
+            .scalar_subquery()
+        )
+        if known is not None:  # the backend's own count (kernel quota)
+            return known + int(await conn.scalar(sa.select(claimed)) or 0)
+        used = (
+            sa.select(sa.func.coalesce(sa.func.sum(v.c.cur_size), 0))
+            .where(v.c.quota_scope_id == scope_id, v.c.host == host, v.c.status != DELETE_COMPLETE)
+            .scalar_subquery()
+        )
+        return int(await conn.scalar(sa.select(used + claimed)) or 0)
+
     async def label(self, conn: AsyncConnection, scope_id: str) -> str:
         """A scope as people name it: the user's e-mail or the project's name."""
         kind, _, ident = scope_id.partition(":")
@@ -256,12 +277,18 @@ class QuotaService:
     async def claim(self, res: Reservation, total: int) -> int:
         """Raise `res`'s claim to at least `total` bytes (ahead by a step where the scope has
         room); the new claim, or `QuotaExceeded` when `total` does not fit."""
-        folder, host, scope = res.folder, res.folder.host, res.folder.quota_scope_id
+        host, scope = res.folder.host, res.folder.quota_scope_id
         # Ask the backend before the transaction: no storage I/O while the database is held.
         known = await self.hosts.volume(host).scope_usage(scope_hex(scope))
+        return await retrying(lambda: self._claim(res, total, known))
+
+    async def _claim(self, res: Reservation, total: int, known: int | None) -> int:
+        folder, host, scope = res.folder, res.folder.host, res.folder.quota_scope_id
         async with self.engine.begin() as conn:
-            # Write first: this takes the database's write lock (a row lock on PostgreSQL)
-            # before reading, so two claims on one scope are decided one after the other.
+            # Write first: this takes the database's write lock (the scope row's lock on
+            # PostgreSQL) before reading, so two claims on one scope — from two requests or
+            # two nodes — are decided one after the other, each reading the other's result
+            # (READ COMMITTED reads what committed before each statement).
             await conn.execute(
                 q.update()
                 .where(q.c.host == host, q.c.scope_id == scope)
@@ -275,11 +302,7 @@ class QuotaService:
             )
             if not limit:
                 return total
-            room = (
-                limit
-                - await self.usage(conn, host, scope, known=known)
-                - await self._claimed(conn, host, scope, but=res.key)
-            )
+            room = limit - await self._taken(conn, host, scope, res.key, known)
             if total > room:
                 raise await self._refuse(conn, folder, limit, room, total - res.reserved)
             grant = min(max(total, res.reserved + RESERVE_STEP), room)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bai.access import Principal, Relation, folder_permission, owns, relation, visibility
 from bai.db import tables as t
 from bai.enums import FolderStatus, Ownership
+from bai.errors import Conflict
 from bai.folders.models import VFolder
 from bai.storage.base import BucketSource, FolderRef, UsageDelta
 
@@ -22,7 +23,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(ts: datetime | None) -> datetime | None:
+def aware(ts: datetime | None) -> datetime | None:
     return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts
 
 
@@ -101,8 +102,8 @@ def _to_folder(r: Any, p: Principal | None, projects: set[uuid.UUID]) -> VFolder
         cloneable=r.cloneable,
         status=FolderStatus(r.status),
         status_history=dict(r.status_history),
-        created_at=_aware(r.created_at) or now(),
-        last_used=_aware(r.last_used),
+        created_at=aware(r.created_at) or now(),
+        last_used=aware(r.last_used),
         num_files=r.num_files,
         cur_size=r.cur_size,
         location=r.location,
@@ -155,17 +156,33 @@ async def folder_by_id(conn: AsyncConnection, folder_id: uuid.UUID) -> VFolder |
 
 
 async def set_status(
-    conn: AsyncConnection, folder_id: uuid.UUID, status: str, **values: Any
+    conn: AsyncConnection,
+    folder_id: uuid.UUID,
+    status: str,
+    *,
+    expect: str | None = None,
+    **values: Any,
 ) -> None:
-    row = (await conn.execute(sa.select(v.c.status_history).where(v.c.id == folder_id))).first()
-    history = dict(row[0]) if row else {}
+    """Move a folder to `status`. With `expect`, only from that status: the caller decided
+    on a status it read earlier, and another request (or node) may have moved the folder
+    meanwhile — then nothing changes and `Conflict` says so."""
+    query = sa.select(v.c.status, v.c.status_history).where(v.c.id == folder_id)
+    row = (await conn.execute(query.with_for_update())).first()
+    history = dict(row.status_history) if row else {}
     ts = now()
     history[status] = ts.isoformat()
-    await conn.execute(
-        v.update()
-        .where(v.c.id == folder_id)
-        .values(status=status, status_history=history, status_changed=ts, **values)
+    update = v.update().where(v.c.id == folder_id)
+    if expect is not None:
+        # In the UPDATE itself, so it holds on SQLite too (whose reads take no lock).
+        update = update.where(v.c.status == expect)
+    res = await conn.execute(
+        update.values(status=status, status_history=history, status_changed=ts, **values)
     )
+    if expect is not None and res.rowcount != 1:
+        now_is = await conn.scalar(sa.select(v.c.status).where(v.c.id == folder_id))
+        raise Conflict(
+            f"the folder changed meanwhile (it is now {now_is or 'gone'}); look again and retry"
+        )
 
 
 def _floor0(expr: sa.ColumnElement[int]) -> sa.ColumnElement[int]:

@@ -268,21 +268,21 @@ class FolderService:
                 )
         check_folder_action(p, access.TRASH, folder.view())
         async with self.engine.begin() as conn:
-            await set_status(conn, folder.id, DELETE_PENDING)
+            await set_status(conn, folder.id, DELETE_PENDING, expect=folder.status)
         self.events.folder_changed(folder.id)
         return await self.get(p, str(folder.id))
 
     async def restore(self, p: Principal, ident: str) -> VFolder:
         folder = await self.get(p, ident, access.RESTORE)
         async with self.engine.begin() as conn:
-            await set_status(conn, folder.id, READY)
+            await set_status(conn, folder.id, READY, expect=folder.status)
         self.events.folder_changed(folder.id)
         return await self.get(p, str(folder.id))
 
     async def delete_forever(self, p: Principal, ident: str) -> uuid.UUID:
         folder = await self.get(p, ident, access.DELETE_FOREVER)
         async with self.engine.begin() as conn:
-            await set_status(conn, folder.id, DELETE_ONGOING)
+            await set_status(conn, folder.id, DELETE_ONGOING, expect=folder.status)
             task_id = await self.tasks.submit(conn, "delete", folder.id)
         self.tasks.wake()
         self.events.folder_changed(folder.id)

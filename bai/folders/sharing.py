@@ -143,19 +143,26 @@ class SharingService:
                     f"invitation for: {names}; `bai vfolder invitations --sent` shows them"
                 )
             ts = now()
-            for uid in ids:
-                await conn.execute(
-                    inv.insert().values(
-                        id=uuid.uuid4(),
-                        folder_id=folder.id,
-                        inviter_id=p.user_id,
-                        invitee_id=uid,
-                        permission=perm,
-                        state=PENDING,
-                        created_at=ts,
-                        modified_at=ts,
+            try:
+                for uid in ids:
+                    await conn.execute(
+                        inv.insert().values(
+                            id=uuid.uuid4(),
+                            folder_id=folder.id,
+                            inviter_id=p.user_id,
+                            invitee_id=uid,
+                            permission=perm,
+                            state=PENDING,
+                            created_at=ts,
+                            modified_at=ts,
+                        )
                     )
-                )
+            except sa.exc.IntegrityError:
+                # The one-pending-invitation index caught a concurrent invite (another node).
+                raise Conflict(
+                    f"folder {folder.name!r} got an invitation for one of these users "
+                    "meanwhile; `bai vfolder invitations --sent` shows them"
+                ) from None
         self.events.invitation_changed(folder.id, [p.email, *users])
         return list(users)
 
@@ -192,7 +199,10 @@ class SharingService:
             iid = uuid.UUID(str(inv_id))
         except ValueError:
             raise InvalidRequest(f"{inv_id!r} is not an invitation id") from None
-        r = (await conn.execute(_invitation_query().where(inv.c.id == iid))).first()
+        # Locked until the caller's transaction ends: of an accept and a cancel racing (on two
+        # nodes), the second finds the invitation no longer pending.
+        query = _invitation_query().where(inv.c.id == iid).with_for_update(of=inv)
+        r = (await conn.execute(query)).first()
         if r is None:
             raise NotFound(f"no pending invitation {inv_id}; `bai vfolder invitations` lists yours")
         return _invitation(r)
@@ -254,9 +264,13 @@ class SharingService:
 
     @staticmethod
     async def _set_state(conn: AsyncConnection, inv_id: uuid.UUID, state: str) -> None:
-        await conn.execute(
-            inv.update().where(inv.c.id == inv_id).values(state=state, modified_at=now())
+        res = await conn.execute(
+            inv.update()
+            .where(inv.c.id == inv_id, inv.c.state == PENDING)
+            .values(state=state, modified_at=now())
         )
+        if res.rowcount != 1:
+            raise Conflict(f"invitation {inv_id} was answered or canceled meanwhile")
 
     # ---- leaving and revoking ----------------------------------------------------------------
 

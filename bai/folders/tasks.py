@@ -2,7 +2,10 @@
 
 A task row is `pending` until a node claims it (`running`, with its node id and a heartbeat);
 it ends `done` or `failed`. At start a node re-queues its own unfinished tasks, and any node
-re-queues tasks whose heartbeat went stale, so interrupted work resumes.
+re-queues tasks whose heartbeat went stale (or whose node the registry marked down), so
+interrupted work resumes. A node claims only tasks whose folders live on volumes it serves.
+Claims are decided by the database: `FOR UPDATE SKIP LOCKED` on PostgreSQL, and a
+compare-and-set UPDATE on both, so of several nodes exactly one wins a row.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -20,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bai.db import tables as t
+from bai.db.errors import retrying
 from bai.errors import BaiError, NotFound
 from bai.folders.repository import now
 
@@ -50,9 +54,19 @@ Failure = Callable[[TaskContext, BaseException], Awaitable[None]]
 
 
 class TaskRunner:
-    def __init__(self, engine: AsyncEngine, node_id: str, concurrency: int = 2) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        node_id: str,
+        concurrency: int = 2,
+        *,
+        hosts: Collection[str] | None = None,
+        stale_after: timedelta = STALE_AFTER,
+    ) -> None:
         self.engine = engine
         self.node_id = node_id
+        self.hosts = set(hosts) if hosts is not None else None  # None: every host
+        self.stale_after = stale_after
         self.handlers: dict[str, tuple[Handler, Failure]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -125,7 +139,10 @@ class TaskRunner:
                 b.update()
                 .where(
                     b.c.status == "running",
-                    sa.or_(b.c.claimed_by == self.node_id, b.c.heartbeat_at < now() - STALE_AFTER),
+                    sa.or_(
+                        b.c.claimed_by == self.node_id,
+                        b.c.heartbeat_at < now() - self.stale_after,
+                    ),
                 )
                 .values(status="pending", claimed_by=None)
             )
@@ -163,23 +180,39 @@ class TaskRunner:
             task.add_done_callback(self._running.discard)
 
     async def _claim_one(self) -> TaskContext | None:
-        async with self.engine.begin() as conn:
-            stale = now() - STALE_AFTER
-            candidates = (
-                await conn.execute(
-                    sa.select(b)
-                    .where(
-                        sa.or_(
-                            b.c.status == "pending",
-                            sa.and_(b.c.status == "running", b.c.heartbeat_at < stale),
-                        )
+        return await retrying(self._claim_once)
+
+    def _candidates(self) -> sa.Select[Any]:
+        stale = now() - self.stale_after
+        query = sa.select(b).where(
+            sa.or_(
+                b.c.status == "pending",
+                sa.and_(b.c.status == "running", b.c.heartbeat_at < stale),
+            )
+        )
+        if self.hosts is not None:
+            # Only tasks whose folders (source and target) are on volumes this node has: a
+            # node-local volume's work waits for its node.
+            src, dst = t.vfolders.alias("src"), t.vfolders.alias("dst")
+            hosts = sorted(self.hosts)
+            query = (
+                query.select_from(
+                    b.outerjoin(src, src.c.id == b.c.folder_id).outerjoin(
+                        dst, dst.c.id == b.c.target_id
                     )
-                    .order_by(b.c.created_at)
-                    .limit(5)
                 )
-            ).all()
+                .where(sa.or_(src.c.id.is_(None), src.c.host.in_(hosts)))
+                .where(sa.or_(dst.c.id.is_(None), dst.c.host.in_(hosts)))
+            )
+        # SKIP LOCKED: nodes claiming at once each take a different row instead of queueing
+        # behind one another (SQLite ignores it; its one writer serialises claims anyway).
+        return query.order_by(b.c.created_at).limit(5).with_for_update(of=b, skip_locked=True)
+
+    async def _claim_once(self) -> TaskContext | None:
+        async with self.engine.begin() as conn:
+            candidates = (await conn.execute(self._candidates())).all()
             for row in candidates:
-                # Compare-and-set: only one node wins a row.
+                # Compare-and-set: only one node wins a row, on any database.
                 res = await conn.execute(
                     b.update()
                     .where(
@@ -217,20 +250,35 @@ class TaskRunner:
             with contextlib.suppress(Exception):
                 await on_failure(ctx, e)
         beat.cancel()
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                b.update()
-                .where(b.c.id == ctx.id)
-                .values(
-                    status=status,
-                    message=message,
-                    current=ctx.current,
-                    total=ctx.total,
-                    finished_at=now(),
-                )
-            )
-        self._slots.release()
-        self.wake()
+        try:
+            await self._finish(ctx, status, message)
+        finally:
+            self._slots.release()
+            self.wake()
+
+    async def _finish(self, ctx: TaskContext, status: str, message: str) -> None:
+        """Record the outcome. A busy database is retried: a task whose end is never
+        written would look running to whoever follows it until it went stale."""
+        for attempt in range(5):
+            try:
+                async with self.engine.begin() as conn:
+                    await conn.execute(
+                        b.update()
+                        .where(b.c.id == ctx.id)
+                        .values(
+                            status=status,
+                            message=message,
+                            current=ctx.current,
+                            total=ctx.total,
+                            finished_at=now(),
+                        )
+                    )
+                return
+            except Exception:
+                if attempt == 4:
+                    raise
+                log.warning("recording the end of task %s failed; retrying", ctx.id)
+                await asyncio.sleep(0.5 * (attempt + 1))
 
     async def _heartbeat(self, ctx: TaskContext) -> None:
         while True:
@@ -238,6 +286,6 @@ class TaskRunner:
             async with self.engine.begin() as conn:
                 await conn.execute(
                     b.update()
-                    .where(b.c.id == ctx.id)
+                    .where(b.c.id == ctx.id, b.c.claimed_by == self.node_id)
                     .values(heartbeat_at=now(), current=ctx.current, total=ctx.total)
                 )

@@ -92,7 +92,11 @@ class UsageService:
         async with self.engine.begin() as conn:
             row = (
                 await conn.execute(
-                    sa.select(v.c.num_files, v.c.cur_size).where(v.c.id == folder_id)
+                    # Locked: two nodes reconciling one folder of a shared volume apply the
+                    # difference once (the second reads the first's result).
+                    sa.select(v.c.num_files, v.c.cur_size)
+                    .where(v.c.id == folder_id)
+                    .with_for_update()
                 )
             ).first()
             if row is None:

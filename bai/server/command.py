@@ -18,7 +18,7 @@ import uvicorn
 
 from bai import __version__
 from bai.agent import BwrapRunner
-from bai.config import NodeConfig, load_config
+from bai.config import NodeConfig, check_database_url, load_config
 from bai.errors import ConfigError
 from bai.folders.sftp_sessions import SftpEndpoint
 from bai.node import Node, write_client_env
@@ -168,6 +168,12 @@ def _announce(
 @click.option(
     "--public-url", default=None, help="URL clients reach this node at, if not http://HOST:PORT."
 )
+@click.option(
+    "--database-url",
+    default=None,
+    help="postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DB to share state with other nodes "
+    "[default: [database] url, else SQLite in DATA].",
+)
 def serve(
     data_dir: Path | None,
     config_path: Path | None,
@@ -175,6 +181,7 @@ def serve(
     port: int | None,
     sftp_port: int | None,
     public_url: str | None,
+    database_url: str | None,
 ) -> None:
     """Run a node: the storage-folder API, with zero configuration by default."""
     data = (data_dir or default_data_dir()).absolute()
@@ -187,6 +194,11 @@ def serve(
             sftp_port=config.sftp_port if sftp_port is None else sftp_port,
             public_url=config.public_url if public_url is None else public_url,
         )
+        if database_url:
+            cluster = dataclasses.replace(
+                config.cluster, database_url=check_database_url(database_url)
+            )
+            config = dataclasses.replace(config, cluster=cluster)
         logging.basicConfig(
             level=config.log_level.upper(),
             stream=sys.stderr,

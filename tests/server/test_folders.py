@@ -11,6 +11,9 @@ from bai.client import BaiClient
 from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from tests.conftest import InProcessNode
 
+# The folder service's rules hold on both state stores (SQLite and PostgreSQL).
+pytestmark = pytest.mark.both_databases
+
 
 async def wait_status(
     c: BaiClient, ident: str, status: str, timeout: float = 10.0

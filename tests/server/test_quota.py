@@ -13,6 +13,9 @@ import pytest
 from bai.errors import Forbidden, NotFound, QuotaExceeded
 from tests.conftest import InProcessNode, in_process_node, make_config
 
+# The folder service's rules hold on both state stores (SQLite and PostgreSQL).
+pytestmark = pytest.mark.both_databases
+
 
 def folder_dir(node: InProcessNode, host: str, info: dict[str, str]) -> Path:
     root = node.config.volumes[host].path

@@ -14,6 +14,9 @@ from bai.client import BaiClient
 from bai.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from tests.conftest import InProcessNode
 
+# The folder service's rules hold on both state stores (SQLite and PostgreSQL).
+pytestmark = pytest.mark.both_databases
+
 OWNER, GUEST, OTHER = "owner@share.example.com", "guest@share.example.com", "x@share.example.com"
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
-from sqlalchemy.exc import OperationalError
 
-from bai.errors import BaiError, InvalidRequest, ServiceUnavailable, TooManyRequests
+from bai.db.errors import database_error
+from bai.errors import BaiError, InvalidRequest, TooManyRequests
 
 log = logging.getLogger("bai.http")
 
@@ -65,12 +65,19 @@ def recursion_handler(_: Request[Any, Any, Any], exc: RecursionError) -> Respons
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, OperationalError) and "database is locked" in str(exc):
-        # SQLite's one writer was busy beyond the busy timeout (a very loaded machine): the
-        # request changed nothing and may simply be sent again.
-        log.warning("database busy on %s %s; answered 503", request.method, request.url.path)
-        busy = ServiceUnavailable("the node's database is busy; try again in a moment")
-        return _problem(503, busy.to_problem())
+    mapped = database_error(exc)
+    if mapped is not None:
+        # A busy or unreachable database (SQLite's writer beyond its busy timeout, a
+        # PostgreSQL conflict or failover), a race a constraint caught, a value the database
+        # cannot hold: the request changed nothing, and the client learns which it was.
+        log.warning(
+            "database refused %s %s (%s); answered %d",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+            mapped.status,
+        )
+        return _problem(mapped.status, mapped.to_problem())
     # The trace goes to the node log only; the client gets a message without internals.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     err = BaiError("internal error in the node; the node log has the details")

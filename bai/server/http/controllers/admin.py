@@ -1,4 +1,5 @@
-"""Provides the admin API (our addition): users, projects, keypairs, resource policies."""
+"""Provides the admin API (our addition): users, projects, keypairs, resource policies, and
+the nodes sharing the database."""
 
 from __future__ import annotations
 
@@ -159,3 +160,32 @@ class AdminController(Controller):
             max_concurrent_sftp_sessions=data.max_concurrent_sftp_sessions,
         )
         return api.PolicyResult(policy=wire.resource_policy(policy))
+
+    # ---- nodes
+    @get("/nodes", operation_id="listNodes")
+    async def list_nodes(self, principal: Caller, services: Services) -> api.NodeList:
+        """Every node that used this database, with its state (up, down or stopped)."""
+        nodes = await services.registry.list(principal)
+        return api.NodeList(
+            nodes=[
+                api.NodeInfo(
+                    id=n.id,
+                    name=n.name,
+                    url=n.url,
+                    version=n.version,
+                    volumes=[
+                        api.NodeVolume(
+                            name=str(v.get("name")),
+                            backend=str(v.get("backend")),
+                            shared=bool(v.get("shared")),
+                        )
+                        for v in n.volumes
+                    ],
+                    state=n.state,
+                    started_at=n.started_at.isoformat(),
+                    heartbeat_at=n.heartbeat_at.isoformat(),
+                    this_node=n.id == services.node_id,
+                )
+                for n in nodes
+            ]
+        )
