@@ -15,6 +15,9 @@ TUS_VERSION = "1.0.0"
 class UploadRequest(WireRequest):
     path: str
     size: int  # the whole file's length in bytes
+    # bai's own: a grant to create uploads below the directory `path` with tus creation
+    # (`POST /upload`, creation-with-upload, concatenation); `size` is then ignored.
+    creation: bool = False
 
 
 class DownloadRequest(WireRequest):

@@ -13,8 +13,8 @@ from bai.cli.context import call, command
 from bai.cli.output import console
 from bai.cli.progress import Bars
 from bai.cli.vfolder import vfolder
-from bai.client import BaiClient, Fetched
-from bai.client.errors import ensure_dir
+from bai.client import BaiClient, Fetched, creation, parts
+from bai.client.errors import ensure_dir, local_error
 from bai.client.ranged import Settings as TransferSettings
 from bai.client.transfers import CHUNK
 from bai.errors import InvalidRequest
@@ -37,6 +37,13 @@ def _remote_for(local: Path, base: Path, dst: str | None) -> str:
         rel = Path(local.name)  # outside the base: keep only the name
     remote = PurePosixPath(*rel.parts)
     return str(PurePosixPath(dst) / remote) if dst else str(remote)
+
+
+def _size(local: Path) -> int:
+    try:
+        return local.stat().st_size
+    except OSError as e:
+        raise local_error(e, local) from None
 
 
 def _plan(
@@ -79,6 +86,19 @@ def _plan(
     help="Bytes per request; 0 sends each file in one request, from the file straight to "
     "the network [default: 0].",
 )
+@click.option(
+    "--streams",
+    type=click.IntRange(1, 16),
+    default=parts.STREAMS,
+    show_default=True,
+    help="Parts a big file is sent in at once (tus concatenation); 1 for one stream.",
+)
+@click.option(
+    "--split-above",
+    default=f"{parts.ABOVE >> 20}M",
+    show_default=True,
+    help="Files at least this big are sent in parallel parts (bytes, or with K/M/G).",
+)
 @command
 async def upload_cmd(
     name: str,
@@ -87,10 +107,13 @@ async def upload_cmd(
     base_dir: Path | None,
     dst_dir: str | None,
     chunk_size: int,
+    streams: int,
+    split_above: str,
 ) -> None:
     """Upload files to a folder. Existing files are overwritten; an interrupted upload
     continues where it stopped when you run the same command again."""
     dirs, jobs = _plan(files, recursive, base_dir or Path.cwd(), dst_dir)
+    above = parse_size(split_above)
 
     async def run(c: BaiClient) -> int:
         made = [d for d in dirs if d != "."]
@@ -102,24 +125,48 @@ async def upload_cmd(
                 for job in jobs:
                     track = bars.track(job.remote, job.local.stat().st_size)
                     total += await c.files.upload(
-                        name, job.local, job.remote, progress=track, chunk_size=chunk_size
+                        name,
+                        job.local,
+                        job.remote,
+                        progress=track,
+                        chunk_size=chunk_size,
+                        streams=streams,
+                        parallel_above=above,
                     )
                 return total
-            # Many files: several at once (a small file's time is round trips, not bytes),
-            # under one bar; the first failure stops the rest.
-            overall = bars.track(f"{len(jobs)} files", sum(j.local.stat().st_size for j in jobs))
-            gate = asyncio.Semaphore(_FILES_AT_ONCE)
+            # Many files, under one bar; the first failure stops the rest. Small ones go
+            # whole: many per POST (tar batches) where the node offers it, else one POST
+            # per file, several requests at once; larger ones a few at a time.
+            sizes = {job: _size(job.local) for job in jobs}
+            overall = bars.track(f"{len(jobs)} files", sum(sizes.values()))
+            whole = [j for j in jobs if sizes[j] <= creation.WHOLE_MAX]
+            small = [(j.local, j.remote) for j in whole]
+            large = [j for j in jobs if sizes[j] > creation.WHOLE_MAX]
 
-            async def one(job: Upload) -> None:
+            def done(n: int) -> None:
                 nonlocal total
-                async with gate:
-                    n = await c.files.upload(name, job.local, job.remote, chunk_size=chunk_size)
                 total += n
                 overall.done(total)
 
+            if small:
+                await creation.upload_whole(c, name, small, done, sizes=[sizes[j] for j in whole])
+            gate = asyncio.Semaphore(_FILES_AT_ONCE)
+
+            async def one(job: Upload) -> None:
+                async with gate:
+                    n = await c.files.upload(
+                        name,
+                        job.local,
+                        job.remote,
+                        chunk_size=chunk_size,
+                        streams=streams,
+                        parallel_above=above,
+                    )
+                    done(n)
+
             try:
                 async with asyncio.TaskGroup() as group:
-                    for job in jobs:
+                    for job in large:
                         group.create_task(one(job))
             except BaseExceptionGroup as eg:
                 raise eg.exceptions[0] from None

@@ -8,11 +8,14 @@ inside the target, and keep the modification times the archive carries.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
+import struct
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -20,6 +23,7 @@ from bai.client.errors import CannotCreate
 from bai.errors import InvalidRequest
 
 _COPY = 1 << 20
+_LOCAL = struct.Struct("<4s2B4HL2L2H")  # a zip local file header, before name and extra
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,22 @@ def unpack(archive: Path, dest: Path) -> Unpacked:
         members = [(info, member_path(info.filename)) for info in zf.infolist()]
         dest.mkdir(parents=True, exist_ok=True)
         root = dest.resolve()
-        files = size = skipped = 0
+        skipped = 0
         dirs: list[tuple[Path, float]] = []
+        # Directories proven inside `root` (and made), so a tree of many small files costs
+        # one check per directory rather than a path resolution per file.
+        proven: dict[Path, Path] = {}
+
+        def parent_of(target: Path) -> Path:
+            parent = proven.get(target.parent)
+            if parent is None:
+                parent = _checked(root, target.parent)
+                parent.mkdir(parents=True, exist_ok=True)
+                proven[target.parent] = parent
+            return parent
+
+        src = zf.fp.fileno() if zf.fp is not None else -1
+        jobs: list[tuple[zipfile.ZipInfo, Path]] = []
         for info, rel in members:
             if rel is None:
                 continue
@@ -78,22 +96,68 @@ def unpack(archive: Path, dest: Path) -> Unpacked:
             if info.is_dir():
                 target = _checked(root, target)
                 target.mkdir(parents=True, exist_ok=True)
+                proven[target] = target
                 dirs.append((target, _mtime(info)))
                 continue
-            parent = _checked(root, target.parent)
-            parent.mkdir(parents=True, exist_ok=True)
-            target = parent / target.name
-            if target.is_symlink():
-                target.unlink()  # replace a local link, never write through it
-            elif target.is_dir():
-                raise CannotCreate(f"cannot write file {target}: a directory is in the way")
-            with zf.open(info) as src, target.open("wb") as out:
-                shutil.copyfileobj(src, out, _COPY)
-            mtime = _mtime(info)
-            os.utime(target, (mtime, mtime))
-            files += 1
-            size += info.file_size
+            jobs.append((info, parent_of(target) / target.name))
+
+        for info, target in jobs:
+            _write_file(zf, src, info, target)
+        files = len(jobs)
+        size = sum(info.file_size for info, _ in jobs)
         # Directories last, deepest first: writing their files changed their times.
         for path, mtime in sorted(dirs, key=lambda d: len(d[0].parts), reverse=True):
             os.utime(path, (mtime, mtime))
     return Unpacked(files, size, skipped)
+
+
+def _write_file(zf: zipfile.ZipFile, src: int, info: zipfile.ZipInfo, target: Path) -> None:
+    fd = _create(target)
+    try:
+        if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 1:
+            _copy_stored(src, info, fd, target)
+        else:
+            with zf.open(info) as data, os.fdopen(os.dup(fd), "wb") as out:
+                shutil.copyfileobj(data, out, _COPY)
+        mtime = _mtime(info)
+        os.utime(fd, (mtime, mtime))
+    finally:
+        os.close(fd)
+
+
+def _create(target: Path) -> int:
+    """`target` opened for writing, emptied; a local symlink there is replaced, never written
+    through (O_NOFOLLOW)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(target, flags, 0o666)
+    except IsADirectoryError:
+        raise CannotCreate(f"cannot write file {target}: a directory is in the way") from None
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            raise
+        target.unlink()
+        return os.open(target, flags, 0o666)
+
+
+def _copy_stored(src: int, info: zipfile.ZipInfo, fd: int, target: Path) -> None:
+    """An uncompressed entry's bytes, read at their place in the archive (no per-entry file
+    object) and checked against the entry's CRC."""
+    header = os.pread(src, _LOCAL.size, info.header_offset)
+    if len(header) != _LOCAL.size or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename!r}")
+    fields = _LOCAL.unpack(header)
+    pos = info.header_offset + _LOCAL.size + fields[-2] + fields[-1]
+    end = pos + info.file_size
+    crc = 0
+    while pos < end:
+        chunk = os.pread(src, min(_COPY, end - pos), pos)
+        if not chunk:
+            raise zipfile.BadZipFile(f"{info.filename!r} is cut short")
+        crc = zlib.crc32(chunk, crc)
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view) :]
+        pos += len(chunk)
+    if crc != info.CRC:
+        raise zipfile.BadZipFile(f"{info.filename!r} does not match its checksum ({target})")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from bai import api
-from bai.client import archive, transfers
+from bai.client import archive, parts, transfers
 from bai.client.errors import ensure_dir, local_error
 from bai.client.paths import folder_path
 from bai.client.transfers import CHUNK, NoProgress, Progress, UploadJob
@@ -102,6 +102,12 @@ class FilesApi:
         url = folder_path(folder, "/request-upload")
         return await self._c.call("POST", url, api.TransferTicket, body=body)
 
+    async def request_creation(self, folder: str, path: str = ".") -> api.TransferTicket:
+        """A grant to create uploads below the directory `path` (tus creation: POST)."""
+        body = api.UploadRequest(path=path, size=0, creation=True)
+        url = folder_path(folder, "/request-upload")
+        return await self._c.call("POST", url, api.TransferTicket, body=body)
+
     async def request_download(
         self, folder: str, path: str, *, archive: bool = False
     ) -> api.TransferTicket:
@@ -122,11 +128,23 @@ class FilesApi:
         *,
         progress: Progress | None = None,
         chunk_size: int = CHUNK,
+        streams: int = parts.STREAMS,
+        parallel_above: int = parts.ABOVE,
     ) -> int:
         """Upload a local file (overwriting `remote`); an interrupted upload of the same file
-        continues where it stopped when called again. Returns the bytes of the file."""
+        continues where it stopped when called again. A file of at least `parallel_above`
+        bytes goes in `streams` parts at once (tus concatenation; 1 turns it off). Returns
+        the bytes of the file."""
         job = UploadJob(folder, local, remote)
-        return await transfers.upload(self._c, job, progress or NoProgress(), chunk_size)
+        progress = progress or NoProgress()
+        try:
+            size = local.stat().st_size
+        except OSError as e:
+            raise local_error(e, local) from None
+        if self._c.direct and not chunk_size and streams > 1 and size >= max(parallel_above, 1):
+            progress.total(size)
+            return await parts.upload_parts(self._c, job, size, streams, progress)
+        return await transfers.upload(self._c, job, progress, chunk_size)
 
     async def download(
         self, folder: str, remote: str, local: Path, *, progress: Progress | None = None

@@ -275,12 +275,20 @@ class FileIO:
     # ---- resumable uploads (kept in the database: they survive a restart) ----------------
 
     async def begin_upload(
-        self, folder: VFolder, rel: PurePosixPath, size: int, user_id: uuid.UUID
+        self,
+        folder: VFolder,
+        rel: PurePosixPath,
+        size: int,
+        user_id: uuid.UUID,
+        upload_id: str | None = None,
     ) -> PendingUpload:
+        """A pending upload (`upload_id` names a part of a concatenation: `bai.folders.concat`;
+        it never commits by itself, even when empty)."""
         await self.check_target(folder, rel)  # refuse now, not after the data is sent
         await self.quota.admit(folder, size)
-        upload_id = secrets.token_hex(16)
-        if size == 0:
+        part = upload_id is not None
+        upload_id = upload_id or secrets.token_hex(16)
+        if size == 0 and not part:
             # The official client sends no data for an empty file: create it now.
             handle = await self.open_write(folder, rel)
             await handle.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,12 +18,14 @@ from bai import access
 from bai.access import Principal
 from bai.accounts import AccountService
 from bai.errors import AuthFailed, InvalidRequest, NotADirectory
+from bai.folders import concat
 from bai.folders.events import EventHub
 from bai.folders.fileio import FileIO, PendingUpload, WriteHandle
 from bai.folders.models import VFolder
 from bai.folders.moves import DirectoryMoves
 from bai.folders.repository import add_usage, ref_of
 from bai.folders.service import FolderService
+from bai.folders.smallfiles import SmallFiles
 from bai.paths import check_name, clean_relpath
 from bai.storage.base import Entry
 
@@ -48,6 +51,7 @@ class FileService:
         self.io = io
         self.accounts = accounts
         self.moves: DirectoryMoves | None = None  # set by the node (needs its event hub)
+        self.small = SmallFiles(io, self._may_upload)
 
     async def list_dir(
         self, p: Principal, name: str, path: str
@@ -110,6 +114,13 @@ class FileService:
             raise InvalidRequest("size must be a byte count of zero or more")
         return await self.io.begin_upload(folder, clean_relpath(path), size, p.user_id)
 
+    async def request_creation(
+        self, p: Principal, name: str, path: str
+    ) -> tuple[VFolder, PurePosixPath]:
+        """A grant to create uploads below the directory `path` (checked again at each use)."""
+        folder = await self.folders.get(p, name, access.UPLOAD)
+        return folder, clean_relpath(path)
+
     async def request_download(
         self, p: Principal, name: str, path: str, archive: bool = False
     ) -> DownloadGrant:
@@ -141,6 +152,9 @@ class FileService:
         p = await self._grantee(access_key)
         return await self.folders.get(p, str(folder_id), action)
 
+    async def _may_upload(self, access_key: str, folder_id: uuid.UUID) -> VFolder:
+        return await self.granted_folder(access_key, folder_id, access.UPLOAD)
+
     async def granted_read(
         self, access_key: str, folder_id: uuid.UUID, path: str
     ) -> tuple[VFolder, Entry]:
@@ -154,6 +168,23 @@ class FileService:
         folder = await self.granted_folder(access_key, folder_id, access.UPLOAD)
         handle = await self.io.open_write(folder, rel, upload_id, declared=size)
         return PendingUpload(upload_id, folder, rel, size), handle
+
+    async def create_upload(
+        self, access_key: str, folder_id: uuid.UUID, rel: PurePosixPath, size: int, partial: bool
+    ) -> PendingUpload:
+        """A pending upload made through a creation grant (a part of a concatenation if
+        `partial`), checked against the grantee's permission as it is now."""
+        p = await self._grantee(access_key)
+        folder = await self.folders.get(p, str(folder_id), access.UPLOAD)
+        upload_id = concat.partial_id() if partial else None
+        return await self.io.begin_upload(folder, rel, size, p.user_id, upload_id)
+
+    async def join_upload(
+        self, access_key: str, folder_id: uuid.UUID, rel: PurePosixPath, parts: list[str]
+    ) -> int:
+        """Join complete partial uploads into the file `rel` (tus concatenation); its size."""
+        folder = await self.granted_folder(access_key, folder_id, access.UPLOAD)
+        return await concat.join(self.io, folder, rel, parts)
 
     async def upload_offset(self, access_key: str, upload_id: str) -> tuple[int, int]:
         """(bytes received, declared size) of a pending upload; opens and claims nothing."""

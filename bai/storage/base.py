@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import ClassVar, Protocol
 
 from bai.config import VolumeConfig
-from bai.errors import NotSupported
+from bai.errors import BaiError, NotSupported
 
 
 class Capability(enum.Flag):
@@ -324,6 +324,34 @@ class Volume(ABC):
     async def sweep_staging(self, keep: set[str]) -> int:
         """Remove staged data of every upload whose id is not in `keep` (S3: abort the
         multipart uploads); the number removed."""
+
+    async def put_files(
+        self, ref: FolderRef, files: list[tuple[PurePosixPath, bytes]], keys: list[str]
+    ) -> list[UsageDelta | BaiError]:
+        """Write whole (small) files, each appearing at once and durable before this returns;
+        a result per file: its usage change, or why it failed. `keys[i]` names file `i`'s
+        staged data (for the staging sweep). Backends may do it together, much faster."""
+        results: list[UsageDelta | BaiError] = []
+        for (rel, data), key in zip(files, keys, strict=True):
+            handle = await self.open_upload(ref, key, rel)
+            try:
+                await handle.write(0, [data])
+                results.append(await handle.commit())
+            except BaiError as e:
+                await handle.abort()
+                results.append(e)
+        return results
+
+    async def join_staged(self, ref: FolderRef, first: str, others: list[str]) -> int:
+        """Append the staged data of the uploads `others` to that of `first`, in order (tus
+        concatenation); the new size of `first`. `others` keep theirs until `drop_staged`."""
+        raise NotSupported(f"storage host {self.name!r} cannot join uploads made in parts")
+
+    async def drop_staged(self, ref: FolderRef, keys: list[str]) -> None:
+        """Remove the staged data of these uploads (missing ones are fine)."""
+        for key in keys:
+            handle = await self.open_upload(ref, key, PurePosixPath("x"))
+            await handle.abort()
 
     # ---- imported buckets
     async def check_source(self, source: BucketSource) -> None:

@@ -15,9 +15,8 @@ import logging
 import os
 import shutil
 import stat as st
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import cast
 
 from bai.errors import (
     ConfigError,
@@ -27,7 +26,7 @@ from bai.errors import (
     NotFound,
     from_os_error,
 )
-from bai.fsnames import os_name, wire_name
+from bai.fsnames import os_name
 from bai.paths import is_top
 from bai.storage.base import (
     Capability,
@@ -45,7 +44,6 @@ from bai.storage.confined import (
     LOCATION_DEPTH,
     STAGING,
     TRASH,
-    ConfinedTree,
     count_tree,
     has_entries,
     writable_and_retry,
@@ -53,13 +51,15 @@ from bai.storage.confined import (
 from bai.storage.inotify import OVERFLOW, watch_tree
 from bai.storage.posix import FdReadHandle, FdUploadHandle, entry_of
 from bai.storage.scan import scan_tree
+from bai.storage.staged import StagedTree
+from bai.storage.treeread import TreeReader
 
 log = logging.getLogger("bai.storage")
 
 _BATCH = 1000
 
 
-class VfsVolume(ConfinedTree, Volume):
+class VfsVolume(StagedTree, TreeReader, Volume):
     backend = "vfs"
     capabilities = (
         Capability.ATOMIC_RENAME
@@ -356,40 +356,6 @@ class VfsVolume(ConfinedTree, Volume):
                 os.close(fd)
 
         await asyncio.to_thread(work)
-
-    async def walk(self, ref: FolderRef, rel: PurePosixPath) -> AsyncIterator[tuple[str, Entry]]:
-        # Descriptor by descriptor (os.fwalk): a directory swapped for a symlink mid-walk is
-        # not followed, and one directory at a time sits in memory.
-        base = await asyncio.to_thread(self._open_inside, ref, rel, os.O_RDONLY | os.O_DIRECTORY)
-        steps = cast(
-            Generator[tuple[str, list[str], list[str], int], None, None],
-            os.fwalk(".", dir_fd=base, follow_symlinks=False),
-        )
-
-        def step() -> list[tuple[str, Entry]] | None:
-            try:
-                top, dirs, files, dfd = next(steps)
-            except StopIteration:
-                return None
-            dirs.sort()
-            out: list[tuple[str, Entry]] = []
-            for name in dirs + sorted(files):
-                try:
-                    s = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-                    target = os.readlink(name, dir_fd=dfd) if st.S_ISLNK(s.st_mode) else None
-                except OSError:
-                    continue  # removed or unreadable meanwhile
-                path = os.path.normpath(os.path.join(top, name))
-                out.append((wire_name(path), entry_of(name, s, target)))
-            return out
-
-        try:
-            while (batch := await asyncio.to_thread(step)) is not None:
-                for item in batch:
-                    yield item
-        finally:
-            steps.close()
-            os.close(base)
 
     async def open_read(self, ref: FolderRef, rel: PurePosixPath) -> ReadHandle:
         def work() -> FdReadHandle:

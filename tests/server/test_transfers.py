@@ -135,6 +135,27 @@ async def test_directory_archive(node: InProcessNode, folder: str) -> None:
         await node.admin.post("/folders/xfer/request-download", json={"path": "pkg"})
 
 
+async def test_archive_of_many_small_and_large_files(node: InProcessNode, folder: str) -> None:
+    # More files than one read batch, and a file above the size read whole (streamed).
+    files = {f"many/d{i % 2}/f{i:03d}": os.urandom(i * 7) for i in range(300)}
+    files["many/big.bin"] = os.urandom((1 << 20) + 5)
+    for path, body in files.items():
+        url = await ticket(node, "upload", folder, path=path, size=len(body))
+        if body:
+            assert (await patch(node, url, 0, body)).status_code == 204
+    res = await node.admin.post(
+        "/folders/xfer/request-download", json={"path": "many", "archive": True}
+    )
+    got = await node.http.get(f"/download?token={res['token']}")
+    assert got.status_code == 200
+    z = zipfile.ZipFile(io.BytesIO(got.content))
+    assert z.testzip() is None
+    assert {n for n in z.namelist() if not n.endswith("/")} == {p[5:] for p in files}
+    for path, body in files.items():
+        assert z.read(path[5:]) == body, path
+    assert z.namelist().index("d0/") < z.namelist().index("d0/f000")
+
+
 async def test_tokens_are_checked(node: InProcessNode, folder: str) -> None:
     url = await ticket(node, "upload", folder, path="t", size=2)
     token = url.split("token=")[1]

@@ -20,7 +20,7 @@ DOWNLOAD_TTL = 30 * 60
 
 @dataclass(frozen=True)
 class TransferClaims:
-    op: str  # "upload" or "download"
+    op: str  # "upload", "download", or "create" (tus creation below the directory `path`)
     host: str
     folder_id: uuid.UUID
     path: str
@@ -38,7 +38,7 @@ class TokenIssuer:
 
     def issue(self, claims: TransferClaims, ttl: int | None = None) -> str:
         now = int(time.time())
-        ttl = ttl or (UPLOAD_TTL if claims.op == "upload" else DOWNLOAD_TTL)
+        ttl = ttl or (DOWNLOAD_TTL if claims.op == "download" else UPLOAD_TTL)
         body: dict[str, Any] = {
             "op": claims.op,
             "vol": claims.host,
@@ -52,6 +52,11 @@ class TokenIssuer:
             "exp": now + ttl,
         }
         return jwt.encode(body, self._key, algorithm="HS256")
+
+    def expiry(self, token: str) -> float:
+        """When a token that `verify` accepted expires (its signature is not checked again)."""
+        body = jwt.decode(token, options={"verify_signature": False})
+        return float(body["exp"])
 
     def verify(self, token: str | None, op: str) -> TransferClaims:
         if not token:

@@ -18,6 +18,7 @@ from bai.errors import InvalidRequest
 from bai.server.http import wire
 from bai.server.http.body import json_body
 from bai.server.http.deps import Caller, Services, Tokens
+from bai.server.http.relay import relay_ticket
 from bai.server.http.tokens import TransferClaims
 from bai.storage.base import Entry
 
@@ -143,7 +144,18 @@ class FilesController(Controller):
         name: FromPath[str],
         data: JSONBody[api.UploadRequest],
     ) -> api.TransferTicket:
-        """Start a tus upload; PATCH the returned url with `?token=`."""
+        """Start a tus upload; PATCH the returned url with `?token=`. With `creation`, a
+        grant to create uploads below `path` instead (tus creation: POST the url)."""
+        if (remote := await services.transfer_node(principal, name)) is not None:
+            return await relay_ticket(services, principal, remote, name, "request-upload", data)
+        if data.creation:
+            folder, base = await services.files.request_creation(principal, name, data.path)
+            grant = TransferClaims(
+                "create", folder.host, folder.id, str(base), access_key=principal.access_key
+            )
+            return api.TransferTicket(
+                url=f"{services.config.endpoint}/upload", token=tokens.issue(grant)
+            )
         pending = await services.files.request_upload(principal, name, data.path, data.size)
         token = tokens.issue(
             TransferClaims(
@@ -168,6 +180,8 @@ class FilesController(Controller):
         data: JSONBody[api.DownloadRequest],
     ) -> api.TransferTicket:
         """Get a download url; `archive: true` zips a directory."""
+        if (remote := await services.transfer_node(principal, name)) is not None:
+            return await relay_ticket(services, principal, remote, name, "request-download", data)
         grant = await services.files.request_download(principal, name, data.path, data.archive)
         token = tokens.issue(
             TransferClaims(

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from email.utils import formatdate
+from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
-from litestar import Controller, Request, Response, get, head, patch
+from litestar import Controller, Request, Response, get, head, patch, post
 from litestar.enums import ScopeType
 from litestar.params import FromQuery
 from litestar.response import Stream
@@ -28,13 +30,15 @@ from litestar.types import (
 
 from bai import api
 from bai.errors import Conflict, InvalidRequest
+from bai.folders import concat
 from bai.folders.files import FileService
 from bai.paths import clean_relpath
 from bai.server.http.auth import SKIP_AUTH
 from bai.server.http.body import body_reader
+from bai.server.http.controllers import tus
 from bai.server.http.deps import Services, Tokens
 from bai.server.http.fileresponse import FileBody
-from bai.server.http.tokens import TransferClaims
+from bai.server.http.tokens import TokenIssuer, TransferClaims
 from bai.storage.base import Entry
 
 TUS_VERSION = api.TUS_VERSION
@@ -91,7 +95,11 @@ def tus_options_middleware(app: ASGIApp) -> ASGIApp:
             and scope["path"] == "/upload"
         ):
             headers = _tus_headers(
-                **{"Tus-Version": TUS_VERSION, "Tus-Max-Size": str(MAX_UPLOAD), "Tus-Extension": ""}
+                **{
+                    "Tus-Version": TUS_VERSION,
+                    "Tus-Max-Size": str(MAX_UPLOAD),
+                    "Tus-Extension": tus.EXTENSIONS,
+                }
             )
             start: HTTPResponseStartEvent = {
                 "type": "http.response.start",
@@ -106,9 +114,61 @@ def tus_options_middleware(app: ASGIApp) -> ASGIApp:
             }
             await send(body)
             return
+        if (
+            scope["type"] == ScopeType.HTTP
+            and scope.get("method") == "POST"
+            and scope["path"] == "/upload"
+        ):
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            if tus.whole_body(headers) is not None:
+                await _put_whole(scope, receive, send, headers)
+                return
         await app(scope, receive, send)
 
     return middleware
+
+
+# Verified creation tokens: every file of a many-file upload carries the same one, and
+# checking its signature each time would cost a good part of a small file's budget.
+_verified: dict[str, tuple[float, TransferClaims]] = {}
+
+
+def _creation_claims(tokens: TokenIssuer, token: str) -> TransferClaims:
+    known = _verified.get(token)
+    if known is not None and known[0] > time.time():
+        return known[1]
+    claims = tokens.verify(token, "create")
+    if len(_verified) > 64:
+        _verified.clear()
+    _verified[token] = (tokens.expiry(token), claims)
+    return claims
+
+
+async def _put_whole(scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+    """A whole small file in a tus creation POST, answered without Litestar's per-request
+    work (several times the cost of committing the file); errors raised here still reach
+    the app's exception handlers."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return  # the client left
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    state = scope["app"].state
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    claims = _creation_claims(state.tokens, query.get("token", [""])[0])
+    answer = await tus.put_whole(state.services, state.tokens, claims, headers, bytes(body))
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 201,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in answer.items()]
+        + [(b"content-length", b"0")],
+    }
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+    await send(end)
 
 
 class RangeNotSatisfiable(Exception):
@@ -136,13 +196,25 @@ async def _patch(
             end = await handle.write_from(offset, readinto, limit=pending.size)
         else:
             end = await handle.write_stream(offset, request.stream(), limit=pending.size)
-        if end == pending.size:
-            await handle.commit()
+        if end == pending.size and not concat.is_partial(pending.id):
+            await handle.commit()  # a part waits, invisible, for its final upload
         return end
     except asyncio.CancelledError:
         raise  # the client went away; what arrived stays staged for the next PATCH
     finally:
         await handle.close()
+
+
+async def _locked_patch(
+    files: FileService, claims: TransferClaims, offset: int, request: Request[Any, Any, Any]
+) -> int:
+    if claims.upload_id in _writing:
+        raise Conflict("another request is already writing to this upload; retry later")
+    _writing.add(claims.upload_id)
+    try:
+        return await _patch(files, claims, offset, request)
+    finally:
+        _writing.discard(claims.upload_id)
 
 
 class TransfersController(Controller):
@@ -179,16 +251,45 @@ class TransfersController(Controller):
         if ctype and ctype != "application/offset+octet-stream":
             raise InvalidRequest("PATCH body must be application/offset+octet-stream")
         claims = tokens.verify(token, "upload")
-        if claims.upload_id in _writing:
-            raise Conflict("another request is already writing to this upload; retry later")
-        _writing.add(claims.upload_id)
-        try:
-            offset = await _patch(services.files, claims, int(raw), request)
-        finally:
-            _writing.discard(claims.upload_id)
+        offset = await _locked_patch(services.files, claims, int(raw), request)
         return Response(
             None, status_code=204, headers=_tus_headers(**{"Upload-Offset": str(offset)})
         )
+
+    @post("/upload", operation_id="tusCreate", status_code=201, request_max_body_size=None)
+    async def upload_create(
+        self,
+        services: Services,
+        tokens: Tokens,
+        request: Request[Any, Any, Any],
+        token: FromQuery[str | None] = None,
+    ) -> Response[Any]:
+        """tus creation with a creation token: a new upload (`Location`), optionally with
+        its first bytes or its whole body; `Upload-Concat: partial` / `final;URL…` makes or
+        joins parts; a tar body (`application/x-tar`) holds many whole files (see
+        `bai.server.http.controllers.tus`)."""
+        claims = tokens.verify(token, "create")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if tus.is_tar(headers):
+            done = await tus.put_tar(services, claims, headers, request.stream())
+            return Response(done, status_code=201, headers=_tus_headers())
+
+        async def write_body(upload: TransferClaims) -> int:
+            return await _locked_patch(services.files, upload, 0, request)
+
+        async def join(rel: PurePosixPath, parts: list[str]) -> int:
+            if any(p in _writing for p in parts):
+                raise Conflict("a part of this upload is still being written; retry later")
+            _writing.update(parts)
+            try:
+                return await services.files.join_upload(
+                    claims.access_key, claims.folder_id, rel, parts
+                )
+            finally:
+                _writing.difference_update(parts)
+
+        answer = await tus.create(services, tokens, claims, headers, request.body, write_body, join)
+        return Response(None, status_code=201, headers=answer)
 
     @get("/download", operation_id="download")
     async def download(
