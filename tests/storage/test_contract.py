@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pytest
 
-from bai.config import VolumeConfig
 from bai.errors import (
     Conflict,
     InvalidPath,
@@ -24,82 +23,16 @@ from bai.errors import (
     NotSupported,
     SymlinkLoop,
 )
-from bai.paths import clean_relpath
 from bai.storage.base import Capability, FolderRef, Volume
-from bai.storage.registry import BACKEND_CLASSES
-from tests.s3server import ACCESS_KEY, SECRET_KEY
-
-
-def requires(cap: Capability) -> pytest.MarkDecorator:
-    return pytest.mark.requires(cap)
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Each test runs on every backend that has what it needs: a test of a capability is
-    not generated for a backend without it (that is the backend's contract, not a skip)."""
-    if "volume" not in metafunc.fixturenames:
-        return
-    marker = metafunc.definition.get_closest_marker("requires")
-    backends = [
-        name
-        for name, cls in sorted(BACKEND_CLASSES.items())
-        if marker is None or marker.args[0] in cls.capabilities
-    ]
-    metafunc.parametrize("volume", backends, indirect=True)
-
-
-@pytest.fixture
-async def volume(request: pytest.FixtureRequest, tmp_path: Path) -> Volume:
-    base = tmp_path
-    if request.param == "btrfs":
-        base = request.getfixturevalue("btrfs_root") / uuid.uuid4().hex
-    cls = BACKEND_CLASSES[request.param]
-    if request.param == "minio":
-        s3 = request.getfixturevalue("s3_server")
-        opts = {"minio-access-key": ACCESS_KEY, "minio-secret-key": SECRET_KEY, "part-size": 5}
-        vol = cls(VolumeConfig("t", "minio", base / "vol", s3.url, opts))
-    else:
-        vol = cls(VolumeConfig("t", request.param, base / "vol"))
-    await vol.init()
-    return vol
-
-
-async def new_ref(volume: Volume, scope_hex: str | None = None) -> FolderRef:
-    scope_hex = scope_hex or uuid.uuid4().hex
-    fid = uuid.uuid4()
-    r = FolderRef(scope_hex, fid, volume.locate(scope_hex, fid))
-    await volume.ensure_scope(r.scope_hex, 0)
-    await volume.create_folder(r)
-    return r
-
-
-@pytest.fixture
-async def ref(volume: Volume) -> FolderRef:
-    return await new_ref(volume)
-
-
-def P(s: str) -> PurePosixPath:
-    return clean_relpath(s)
-
-
-async def put(volume: Volume, ref: FolderRef, path: str, data: bytes) -> None:
-    up = await volume.open_upload(ref, uuid.uuid4().hex, P(path))
-    assert await up.write(0, [data]) == len(data)
-    await up.commit()
-
-
-async def read_range(volume: Volume, ref: FolderRef, path: str, start: int, end: int) -> bytes:
-    async with await volume.open_read(ref, P(path)) as h:
-        return b"".join([c async for c in h.read(start, end)])
-
-
-async def read_all(volume: Volume, ref: FolderRef, path: str) -> bytes:
-    e = await volume.stat(ref, P(path), follow=True)
-    return await read_range(volume, ref, path, 0, e.size)
-
-
-async def names(volume: Volume, ref: FolderRef, path: str = ".") -> set[str]:
-    return {e.name async for batch in volume.list_dir(ref, P(path)) for e in batch}
+from tests.storage.contract_kit import (
+    P,
+    names,
+    new_ref,
+    put,
+    read_all,
+    read_range,
+    requires,
+)
 
 
 async def test_folder_lifecycle(volume: Volume, ref: FolderRef) -> None:
