@@ -16,6 +16,7 @@ from bai.api import sessions as sw
 if TYPE_CHECKING:
     from bai.client.session import BaiClient
 
+SESSION_START_TIMEOUT = 300.0  # seconds
 _SESSION = "/session"
 _DOTFILE_PATHS = {
     "user": "/user-config/dotfiles",
@@ -51,7 +52,11 @@ class SessionsApi:
             pipeline=pipeline,
             reuse_if_exists=False,
         )
-        return await self._c.call("POST", _SESSION, sw.SessionCreated, body=body)
+        # Starting a sandbox may first survey the image root for owner-only files (a walk
+        # of "/" with the image root "/"): on a loaded machine that outlasts the usual 30 s.
+        return await self._c.call(
+            "POST", _SESSION, sw.SessionCreated, body=body, timeout=SESSION_START_TIMEOUT
+        )
 
     async def list(self, *, everyone: bool = False) -> sw.SessionList:
         params = {"all": "true" if everyone else None}

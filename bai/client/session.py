@@ -92,8 +92,10 @@ class BaiClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         content: bytes | None = None,
+        timeout: float | None = None,
     ) -> httpx.Request:
-        """A signed request; `content` is an already-encoded JSON body."""
+        """A signed request; `content` is an already-encoded JSON body; `timeout` replaces the
+        client's read timeout for requests the node may take long to answer."""
         has_body = json is not None or content is not None
         content_type = "application/json" if has_body else "text/plain"
         request = self.http.build_request(
@@ -102,6 +104,11 @@ class BaiClient:
             json=json,
             content=content,
             params={k: v for k, v in (params or {}).items() if v is not None} or None,
+            timeout=(
+                httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)
+                if timeout
+                else httpx.USE_CLIENT_DEFAULT
+            ),
         )
         date = signing.now_header()
         host = request.url.netloc.decode()
@@ -167,9 +174,10 @@ class BaiClient:
         *,
         body: api.WireRequest | None = None,
         params: dict[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> T:
         """One request whose answer is decoded into `result` (a `bai.api` struct, or a list)."""
-        response = await self._call(method, path, body, params)
+        response = await self._call(method, path, body, params, timeout)
         try:
             return msgspec.json.decode(response.content, type=result)
         except msgspec.ValidationError as e:
@@ -195,9 +203,11 @@ class BaiClient:
         path: str,
         body: api.WireRequest | None,
         params: dict[str, Any] | None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         content = None if body is None else msgspec.json.encode(body)
-        return await self.send(self.build(method, path, content=content, params=params))
+        request = self.build(method, path, content=content, params=params, timeout=timeout)
+        return await self.send(request)
 
     async def version(self) -> api.VersionInfo:
         return await self.call("GET", "/", api.VersionInfo)
