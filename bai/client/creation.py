@@ -251,20 +251,7 @@ async def upload_whole(
             for local, remote in todo:  # one shared iterator: each file goes once
                 data = _read(local)
                 request = _request(target, host, remote, data)
-                for attempt in range(_TRIES):
-                    try:
-                        if conn is None or conn.closed:
-                            conn = await _Conn.open(url)
-                        head, body = await conn.exchange(request)
-                        break
-                    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
-                        if conn is not None:
-                            conn.close()
-                        conn = None
-                        if attempt == _TRIES - 1:
-                            raise client.unreachable(e) from None
-                        await asyncio.sleep(0.1 * (attempt + 1))
-                client.reached = True
+                conn, head, body = await _send(client, url, conn, request)
                 if head.status != 201:
                     raise Problem(head, body).error()
                 total += len(data)
